@@ -1,0 +1,1 @@
+"""cash-out-feed: live and historical cash-out activity for betting agents."""

@@ -1,0 +1,81 @@
+"""Settings, read from the environment once when the app or a command is built."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+
+ENV_PREFIX = "CASHOUT_FEED_"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _get(env: Mapping[str, str], name: str, default: str) -> str:
+    return env.get(ENV_PREFIX + name, default).strip()
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = _get(env, name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{ENV_PREFIX}{name} must be greater than 0, got {raw!r}")
+    return value
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = _get(env, name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{name} must be a whole number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{ENV_PREFIX}{name} must be greater than 0, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # None means: start the embedded PostgreSQL in data_dir.
+    database_url: str | None = None
+    data_dir: Path = Path(".data")
+    session_ttl: timedelta = timedelta(hours=12)
+    pool_min_size: int = 1
+    pool_max_size: int = 10
+    # How long a request waits for the database before answering 503.
+    db_timeout: float = 2.0
+    # "auto": Secure cookie when the request came over https (directly or per
+    # X-Forwarded-Proto from a trusted proxy); "true"/"false" force it.
+    cookie_secure: str = "auto"
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        cookie_secure = _get(env, "COOKIE_SECURE", "auto").lower()
+        if cookie_secure not in {"auto", "true", "false"}:
+            raise ConfigError(f"{ENV_PREFIX}COOKIE_SECURE must be auto, true or false")
+        pool_min = _positive_int(env, "POOL_MIN_SIZE", 1)
+        pool_max = _positive_int(env, "POOL_MAX_SIZE", 10)
+        if pool_min > pool_max:
+            raise ConfigError(f"{ENV_PREFIX}POOL_MIN_SIZE must not exceed POOL_MAX_SIZE")
+        return cls(
+            database_url=env.get("DATABASE_URL", "").strip() or None,
+            data_dir=Path(_get(env, "DATA_DIR", ".data")),
+            session_ttl=timedelta(hours=_positive_float(env, "SESSION_TTL_HOURS", 12)),
+            pool_min_size=pool_min,
+            pool_max_size=pool_max,
+            db_timeout=_positive_float(env, "DB_TIMEOUT", 2.0),
+            cookie_secure=cookie_secure,
+            log_level=_get(env, "LOG_LEVEL", "INFO").upper(),
+        )
+
+    def with_database(self, url: str) -> Settings:
+        return replace(self, database_url=url)

@@ -1,0 +1,17 @@
+"""The signed-in agent."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+
+from app.deps import CurrentAgent
+from app.schemas import Agent
+
+
+class AgentController(Controller):
+    path = "/"
+    tags = ["agent"]
+
+    @get("/me", summary="The signed-in agent")
+    async def me(self, agent: CurrentAgent) -> Agent:
+        return agent

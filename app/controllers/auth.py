@@ -1,0 +1,94 @@
+"""Sign in and out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from litestar import Controller, Request, Response, post
+from litestar.datastructures import Cookie
+from litestar.exceptions import NotAuthorizedException
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_204_NO_CONTENT
+from psycopg.rows import class_row
+
+from app.auth import SESSION_COOKIE, request_token
+from app.config import Settings
+from app.deps import AppSettings, Pool, SqlQueries
+from app.schemas import Agent, AgentCredentials, LoginRequest, LoginResponse
+from app.security import new_token, token_hash, verify_password
+
+QUERIES = ("agent_credentials", "session_create", "session_revoke")
+
+_BAD_CREDENTIALS = "Wrong username or password."
+
+
+def _secure_cookie(request: Request[Any, Any, Any], settings: Settings) -> bool:
+    if settings.cookie_secure == "auto":
+        return request.url.scheme == "https"
+    return settings.cookie_secure == "true"
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["auth"]
+
+    @post("/login", status_code=HTTP_200_OK, summary="Sign in with username and password")
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[LoginRequest],
+        pool: Pool,
+        queries: SqlQueries,
+        settings: AppSettings,
+    ) -> Response[LoginResponse]:
+        async with pool.connection() as conn:
+            cur = conn.cursor(row_factory=class_row(AgentCredentials))
+            await cur.execute(queries["agent_credentials"], {"username": data.username})
+            creds = await cur.fetchone()
+        stored = creds.password_hash if creds else None
+        # Argon2 takes tens of milliseconds of CPU: keep it off the event loop.
+        ok = await anyio.to_thread.run_sync(verify_password, stored, data.password)
+        if not ok or creds is None:
+            raise NotAuthorizedException(_BAD_CREDENTIALS)
+
+        token = new_token()
+        async with pool.connection() as conn:
+            cur2 = await conn.execute(
+                queries["session_create"],
+                {
+                    "token_hash": token_hash(token),
+                    "agent_id": creds.id,
+                    "ttl": settings.session_ttl,
+                },
+            )
+            row = await cur2.fetchone()
+        assert row is not None
+        expires_at = row[0]
+        body = LoginResponse(
+            token=token,
+            expires_at=expires_at,
+            agent=Agent(id=creds.id, username=creds.username, display_name=creds.display_name),
+        )
+        cookie = Cookie(
+            key=SESSION_COOKIE,
+            value=token,
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=_secure_cookie(request, settings),
+            max_age=int(settings.session_ttl.total_seconds()),
+        )
+        return Response(body, cookies=[cookie])
+
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Sign out (revokes the session)")
+    async def logout(
+        self, request: Request[Any, Any, Any], pool: Pool, queries: SqlQueries
+    ) -> Response[None]:
+        token = request_token(request)
+        if token is not None:
+            async with pool.connection() as conn:
+                await conn.execute(queries["session_revoke"], {"token_hash": token_hash(token)})
+        response: Response[None] = Response(None, status_code=HTTP_204_NO_CONTENT)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response

@@ -1,0 +1,46 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import anyio
+from litestar import Controller, Response, get
+from litestar.datastructures import State
+
+from app.deps import Pool, SqlQueries
+from app.schemas import Health
+
+QUERIES = ("ping",)
+
+# A readiness check returns None when healthy, else why not.
+ReadinessCheck = Callable[[], str | None]
+
+
+class HealthController(Controller):
+    path = "/"
+    tags = ["operations"]
+    include_in_schema = True
+
+    @get("/healthz", summary="The process is alive")
+    async def healthz(self) -> Health:
+        return Health(status="ok")
+
+    @get("/readyz", summary="The database is reachable and the listener connected")
+    async def readyz(self, state: State, pool: Pool, queries: SqlQueries) -> Response[Health]:
+        checks: dict[str, str] = {}
+        try:
+            with anyio.fail_after(2):
+                async with pool.connection(timeout=2) as conn:
+                    await conn.execute(queries["ping"])
+            checks["database"] = "ok"
+        except Exception as exc:  # any failure means "not ready", with the reason
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        for name, check in state.readiness_checks.items():
+            problem = check()
+            checks[name] = "ok" if problem is None else problem
+        ready = all(value == "ok" for value in checks.values())
+        return Response(
+            Health(status="ok" if ready else "unavailable", checks=checks),
+            status_code=200 if ready else 503,
+        )

@@ -1,0 +1,59 @@
+"""Exception handlers: clear 400s naming the parameter, 503 when the database is away."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import psycopg
+from litestar import MediaType, Request, Response
+from litestar.exceptions import ValidationException
+from psycopg_pool import PoolTimeout
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+
+
+def _describe(error: Any) -> str | None:
+    if not isinstance(error, dict):
+        return None
+    key, message, source = error.get("key"), error.get("message"), error.get("source")
+    if not key:
+        return str(message) if message else None
+    where = {"query": "query parameter", "body": "field", "header": "header"}.get(
+        str(source), "parameter"
+    )
+    return f"{where} '{key}': {message}" if message else f"{where} '{key}' is invalid"
+
+
+def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    parts = [text for text in map(_describe, extra) if text]
+    detail = "Invalid " + "; ".join(parts) if parts else (exc.detail or "Invalid request")
+    return Response(
+        {"status_code": 400, "detail": detail, "extra": exc.extra},
+        status_code=400,
+        media_type=MediaType.JSON,
+    )
+
+
+def database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+    return Response(
+        {
+            "status_code": 503,
+            "detail": "The database is unavailable; try again in a few seconds.",
+            "extra": None,
+        },
+        status_code=503,
+        media_type=MediaType.JSON,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
+    ValidationException: validation_error,
+    psycopg.OperationalError: database_unavailable,
+    PoolTimeout: database_unavailable,
+}

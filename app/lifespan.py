@@ -1,0 +1,58 @@
+"""What the app holds for its lifetime: the database (embedded or not) and the pool."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from litestar import Litestar
+from psycopg_pool import AsyncConnectionPool
+
+from app import migrate
+from app.config import Settings
+from app.db import create_pool
+from app.embedded import EmbeddedPostgres
+from app.security import verify_password
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Resources:
+    """Filled in by the lifespan; handlers reach it through ``app.state``."""
+
+    settings: Settings
+    pool: AsyncConnectionPool | None = None
+    embedded: EmbeddedPostgres | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@asynccontextmanager
+async def database_lifespan(app: Litestar) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    embedded: EmbeddedPostgres | None = None
+    if settings.database_url is None:
+        # Run outside the CLI (e.g. `uvicorn --factory app.main:create_app`):
+        # start our own database, as the CLI would have.
+        embedded = EmbeddedPostgres(settings.data_dir)
+        url = await anyio.to_thread.run_sync(embedded.start)
+        await anyio.to_thread.run_sync(migrate.apply_all, url)
+        settings = settings.with_database(url)
+        app.state.settings = settings
+    pool = create_pool(settings)
+    # Not waiting for the pool: the app starts even if the database is down
+    # and /readyz says so until it is back.
+    await pool.open(wait=False)
+    app.state.pool = pool
+    # Build the dummy hash now so the first failed login is not slower.
+    await anyio.to_thread.run_sync(verify_password, None, "warm-up")
+    try:
+        yield
+    finally:
+        await pool.close()
+        if embedded is not None:
+            await anyio.to_thread.run_sync(embedded.stop)

@@ -1,0 +1,75 @@
+"""The application factory: wires settings, database, queries and controllers together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+
+from app import auth
+from app.config import Settings
+from app.controllers import auth as auth_controller
+from app.controllers import health
+from app.controllers.agent import AgentController
+from app.controllers.page import PageController
+from app.deps import APP_DEPENDENCIES
+from app.errors import EXCEPTION_HANDLERS
+from app.lifespan import database_lifespan
+from app.paths import STATIC_DIR
+from app.queries import Queries
+
+REQUIRED_QUERIES = (*auth.QUERIES, *auth_controller.QUERIES, *health.QUERIES)
+
+MAX_REQUEST_BODY_BYTES = 64 * 1024
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings if settings is not None else Settings.from_env()
+    queries = Queries.load(required=REQUIRED_QUERIES)
+
+    agent_router = Router(
+        path="/api/v1/agent",
+        route_handlers=[AgentController],
+        dependencies={"agent": Provide(auth.provide_agent)},
+        security=[{"bearer": []}, {"cookie": []}],
+    )
+    state: dict[str, Any] = {
+        "settings": settings,
+        "queries": queries,
+        "readiness_checks": {},
+    }
+    return Litestar(
+        route_handlers=[
+            auth_controller.AuthController,
+            agent_router,
+            health.HealthController,
+            PageController,
+            create_static_files_router(
+                path="/static", directories=[STATIC_DIR], include_in_schema=False
+            ),
+        ],
+        dependencies=APP_DEPENDENCIES,
+        lifespan=[database_lifespan],
+        state=State(state),
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=MAX_REQUEST_BODY_BYTES,
+        openapi_config=OpenAPIConfig(
+            title="cash-out-feed",
+            version="1.0.0",
+            description="Cash-out activity of an agent's customers: list, summary, export, stream.",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer"),
+                    "cookie": SecurityScheme(
+                        type="apiKey", name=auth.SESSION_COOKIE, security_scheme_in="cookie"
+                    ),
+                }
+            ),
+        ),
+    )

@@ -1,0 +1,98 @@
+"""Test data written straight into the database (the betting platform's side)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+
+import psycopg
+
+from app.security import hash_password
+
+PASSWORD = "correct horse battery staple"
+_counter = itertools.count(1)
+
+
+@lru_cache(maxsize=1)
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{next(_counter)}"
+
+
+def make_agent(
+    conn: psycopg.Connection, username: str | None = None, display_name: str | None = None
+) -> int:
+    username = username or unique("agent")
+    row = conn.execute(
+        "insert into agents (username, display_name, password_hash) values (%s, %s, %s)"
+        " returning id",
+        (username, display_name or username.title(), password_hash()),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def make_customer(conn: psycopg.Connection, agent_id: int, username: str | None = None) -> int:
+    username = username or unique("customer")
+    row = conn.execute(
+        "insert into users (agent_id, username, display_name) values (%s, %s, %s) returning id",
+        (agent_id, username, username.title()),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def make_bet(
+    conn: psycopg.Connection,
+    user_id: int,
+    stake: Decimal | str = "10.00",
+    odds: Decimal | str = "2.50",
+    selection: str = "Arsenal v Chelsea — Arsenal",
+    status: str = "open",
+    cash_out_amount: Decimal | str | None = None,
+    is_auto_cash_out: bool = False,
+    cash_out_trigger_reason: str | None = None,
+    placed_at: datetime | None = None,
+    settled_at: datetime | None = None,
+) -> int:
+    placed_at = placed_at or datetime.now(UTC) - timedelta(hours=1)
+    row = conn.execute(
+        "insert into bets (user_id, stake, odds, selection, status, cash_out_amount,"
+        " is_auto_cash_out, cash_out_trigger_reason, placed_at, settled_at)"
+        " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) returning id",
+        (
+            user_id,
+            Decimal(stake),
+            Decimal(odds),
+            selection,
+            status,
+            None if cash_out_amount is None else Decimal(cash_out_amount),
+            is_auto_cash_out,
+            cash_out_trigger_reason,
+            placed_at,
+            settled_at,
+        ),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def cash_out(
+    conn: psycopg.Connection,
+    bet_id: int,
+    amount: Decimal | str = "12.50",
+    auto: bool = False,
+    reason: str | None = "manual",
+    settled_at: datetime | None = None,
+) -> None:
+    """The live path: an UPDATE that moves an open bet to cashed_out."""
+    conn.execute(
+        "update bets set status = 'cashed_out', cash_out_amount = %s, is_auto_cash_out = %s,"
+        " cash_out_trigger_reason = %s, settled_at = coalesce(%s, now()) where id = %s",
+        (Decimal(amount), auto, reason, settled_at, bet_id),
+    )

@@ -1,0 +1,138 @@
+"""The ``cashout-feed`` command, run as a user would run it."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from app.queries import Queries
+from app import demo
+from tests.conftest import login
+
+CLI = [sys.executable, "-m", "app.cli"]
+
+
+def run_cli(args, database_url=None, stdin="", env_extra=None, timeout=60):
+    env = {**os.environ, **(env_extra or {})}
+    env.pop("DATABASE_URL", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return subprocess.run(CLI + args, input=stdin, capture_output=True, text=True, env=env,
+                          timeout=timeout)
+
+
+def test_agent_create_prints_the_new_id(database_url, client, db):
+    r = run_cli(["agent", "create", "newagent", "--display-name", "New Agent",
+                 "--password-stdin"], database_url, stdin="s3cret-password\n")
+    assert r.returncode == 0, r.stderr
+    new_id = int(r.stdout.strip())
+    row = db.execute("select username, display_name from agents where id = %s",
+                     (new_id,)).fetchone()
+    assert row == ("newagent", "New Agent")
+    login(client, "newagent", "s3cret-password")
+
+
+def test_agent_create_refuses_a_duplicate(database_url):
+    first = run_cli(["agent", "create", "dup", "--password-stdin"], database_url,
+                    stdin="s3cret-password\n")
+    assert first.returncode == 0
+    again = run_cli(["agent", "create", "dup", "--password-stdin"], database_url,
+                    stdin="other-password\n")
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+
+
+def test_agent_create_refuses_a_short_password(database_url):
+    r = run_cli(["agent", "create", "shorty", "--password-stdin"], database_url, stdin="abc\n")
+    assert r.returncode == 1
+    assert "at least 8" in r.stderr
+
+
+def test_migrate_is_idempotent_from_the_cli(database_url):
+    r = run_cli(["migrate"], database_url)
+    assert r.returncode == 0, r.stderr
+    assert "up to date" in r.stdout
+
+
+def test_demo_seed_creates_then_reuses_data(database_url, db):
+    queries = Queries.load(required=demo.QUERIES)
+    first = demo.seed(database_url, queries)
+    assert first.seeded_bets > 3000
+    customers = db.execute("select count(*) from users where agent_id = %s",
+                           (first.agent_id,)).fetchone()
+    assert customers == (demo.DEMO_CUSTOMERS,)
+    mix = dict(db.execute("select status, count(*) from bets group by status").fetchall())
+    total = sum(mix.values())
+    assert 0.2 < mix["cashed_out"] / total < 0.4
+    assert mix["won"] + mix["lost"] > total / 2
+    auto = db.execute("select avg(is_auto_cash_out::int) from bets "
+                      "where status = 'cashed_out'").fetchone()[0]
+    assert 0.25 < auto < 0.45
+    reasons = {r[0] for r in db.execute(
+        "select distinct cash_out_trigger_reason from bets where status = 'cashed_out'")}
+    assert reasons == {"manual", "auto_threshold", "auto_profit_target", "auto_stop_loss"}
+    second = demo.seed(database_url, queries)
+    assert second.agent_id == first.agent_id
+    assert second.seeded_bets == 0
+    assert second.password != first.password
+    assert db.execute("select count(*) from bets").fetchone() == (total,)
+
+
+def _postgres_processes(data_dir: Path):
+    found = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        try:
+            cmdline = " ".join(proc.info["cmdline"] or [])
+        except psutil.Error:
+            continue
+        if "postgres" in (proc.info["name"] or "") and str(data_dir) in cmdline:
+            if proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+    return found
+
+
+def _wait_ready(url, proc, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else "exited"
+        try:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("server did not become ready")
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serve_on_embedded_database_stops_it_cleanly(tmp_path, sig):
+    data_dir = tmp_path / "data"
+    env = {**os.environ, "CASHOUT_FEED_DATA_DIR": str(data_dir)}
+    env.pop("DATABASE_URL", None)
+    for attempt in range(2):  # the second start proves no stale lock was left
+        port = _free_port()
+        proc = subprocess.Popen(CLI + ["serve", "--port", str(port)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            _wait_ready(f"http://127.0.0.1:{port}", proc)
+            assert _postgres_processes(data_dir), "embedded postgres is not running"
+            proc.send_signal(sig)
+            proc.wait(timeout=15)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert not _postgres_processes(data_dir), f"postgres left running (attempt {attempt})"
