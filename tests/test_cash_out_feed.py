@@ -1,0 +1,192 @@
+"""Migration 0007: the denormalised copy behind the views stays equal to bets x users."""
+
+import random
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import psycopg
+
+from tests import factories
+
+# The 0003 definition of cash_out_activity, read straight from the platform's tables.
+REFERENCE = """
+select u.agent_id,
+       (select max(e.seq) from cash_out_events e
+         where e.bet_id = b.id and e.agent_id = u.agent_id)::text,
+       b.id, u.id, u.username, b.selection, b.stake, b.cash_out_amount,
+       b.cash_out_amount - b.stake, round(b.cash_out_amount / b.stake, 4),
+       b.is_auto_cash_out, b.cash_out_trigger_reason, b.placed_at, b.settled_at
+from bets b join users u on u.id = b.user_id
+where b.status = 'cashed_out'
+order by b.id
+"""
+VIEW = """
+select agent_id, event_id, bet_id, customer_id, customer_username, selection, stake,
+       cash_out_amount, profit_loss, return_ratio, is_auto_cash_out, cash_out_trigger_reason,
+       placed_at, settled_at
+from cash_out_activity order by bet_id
+"""
+
+
+def _same(db: psycopg.Connection) -> None:
+    assert db.execute(VIEW).fetchall() == db.execute(REFERENCE).fetchall()
+
+
+def test_live_cash_out_appears_with_its_event(db):
+    agent = factories.make_agent(db)
+    customer = factories.make_customer(db, agent)
+    bet = factories.make_bet(db, customer)
+    factories.cash_out(db, bet, amount="7.25", auto=True, reason="stop_loss")
+    rows = db.execute("select bet_id, event_id, profit_loss from cash_out_activity").fetchall()
+    assert rows == [(bet, "1", Decimal("-2.75"))]
+    _same(db)
+
+
+def test_backfill_appears_without_event(db):
+    customer = factories.make_customer(db, factories.make_agent(db))
+    now = datetime.now(UTC)
+    bet = factories.make_bet(
+        db, customer, status="cashed_out", cash_out_amount="3.00", settled_at=now
+    )
+    assert db.execute("select bet_id, event_id from cash_out_activity").fetchall() == [(bet, None)]
+    _same(db)
+
+
+def test_bet_leaving_cashed_out_disappears(db):
+    customer = factories.make_customer(db, factories.make_agent(db))
+    bet = factories.make_bet(db, customer)
+    factories.cash_out(db, bet)
+    db.execute("update bets set status = 'won' where id = %s", (bet,))
+    assert db.execute("select count(*) from cash_out_activity").fetchone() == (0,)
+    _same(db)
+
+
+def test_deleted_bet_disappears(db):
+    customer = factories.make_customer(db, factories.make_agent(db))
+    bet = factories.make_bet(
+        db, customer, status="cashed_out", cash_out_amount="3.00", settled_at=datetime.now(UTC)
+    )
+    db.execute("delete from bets where id = %s", (bet,))
+    assert db.execute("select count(*) from cash_out_activity").fetchone() == (0,)
+
+
+def test_correction_updates_the_copy_without_a_new_event(db):
+    customer = factories.make_customer(db, factories.make_agent(db))
+    bet = factories.make_bet(db, customer)
+    factories.cash_out(db, bet, amount="12.50")
+    db.execute("update bets set cash_out_amount = 11.00 where id = %s", (bet,))
+    row = db.execute("select cash_out_amount, event_id from cash_out_activity").fetchone()
+    assert row == (Decimal("11.00"), "1")
+    assert db.execute("select count(*) from cash_out_events").fetchone() == (1,)
+    _same(db)
+
+
+def test_moved_customer_takes_cash_outs_to_new_agent(db):
+    old, new = factories.make_agent(db), factories.make_agent(db)
+    customer = factories.make_customer(db, old)
+    factories.cash_out(db, factories.make_bet(db, customer))
+    db.execute("update users set agent_id = %s where id = %s", (new, customer))
+    rows = db.execute("select agent_id, event_id from cash_out_activity").fetchall()
+    assert rows == [(new, None)]
+    summary = db.execute(
+        "select agent_id, total_cash_outs from agent_cash_out_summary where period = '24h'"
+        " order by agent_id"
+    ).fetchall()
+    assert summary == [(old, 0), (new, 1)]
+    _same(db)
+
+
+def test_bulk_statement_numbers_per_agent_and_notifies_once_each(db, database_url):
+    a1, a2 = factories.make_agent(db), factories.make_agent(db)
+    c1, c2 = factories.make_customer(db, a1), factories.make_customer(db, a2)
+    bets = [factories.make_bet(db, c1) for _ in range(3)] + [factories.make_bet(db, c2)]
+    with psycopg.connect(database_url, autocommit=True) as listener:
+        listener.execute(f"listen cash_out_{a1}")
+        listener.execute(f"listen cash_out_{a2}")
+        db.execute(
+            "update bets set status = 'cashed_out', cash_out_amount = 1, settled_at = now()"
+            " where id = any(%s)",
+            (bets,),
+        )
+        got = [(n.channel, n.payload) for n in listener.notifies(timeout=5, stop_after=2)]
+    assert sorted(got) == sorted([(f"cash_out_{a1}", "3"), (f"cash_out_{a2}", "1")])
+    events = db.execute(
+        "select agent_id, seq, bet_id from cash_out_events order by 1, 2"
+    ).fetchall()
+    assert events == [(a1, 1, bets[0]), (a1, 2, bets[1]), (a1, 3, bets[2]), (a2, 1, bets[3])]
+    _same(db)
+
+
+def test_rolled_back_cash_out_leaves_nothing(db):
+    customer = factories.make_customer(db, factories.make_agent(db))
+    bet = factories.make_bet(db, customer)
+    with db.transaction(force_rollback=True):
+        factories.cash_out(db, bet)
+    assert db.execute("select count(*) from cash_out_feed").fetchone() == (0,)
+    _same(db)
+
+
+def test_top_customers_rank_as_specified(db):
+    agent = factories.make_agent(db)
+    now = datetime.now(UTC)
+    customers = [factories.make_customer(db, agent) for _ in range(3)]
+    for customer, count, amount in zip(
+        customers, (2, 2, 1), ("5.00", "9.00", "50.00"), strict=True
+    ):
+        for _ in range(count):
+            factories.make_bet(
+                db,
+                customer,
+                status="cashed_out",
+                cash_out_amount=amount,
+                settled_at=now - timedelta(hours=1),
+            )
+    rows = db.execute(
+        "select customer_id, cash_out_count, total_cash_out_amount, rank"
+        " from agent_cash_out_top_customers where agent_id = %s and period = '24h' order by rank",
+        (agent,),
+    ).fetchall()
+    assert rows == [
+        (customers[1], 2, Decimal("18.00"), 1),
+        (customers[0], 2, Decimal("10.00"), 2),
+        (customers[2], 1, Decimal("50.00"), 3),
+    ]
+
+
+def test_random_histories_match_the_platform_tables(db):
+    rng = random.Random(7)
+    agents = [factories.make_agent(db) for _ in range(3)]
+    customers = [factories.make_customer(db, rng.choice(agents)) for _ in range(6)]
+    bets: list[int] = []
+    for _ in range(120):
+        op = rng.random()
+        if op < 0.35 or not bets:
+            status = rng.choice(["open", "open", "cashed_out"])
+            bets.append(
+                factories.make_bet(
+                    db,
+                    rng.choice(customers),
+                    status=status,
+                    cash_out_amount="4.00" if status == "cashed_out" else None,
+                    settled_at=datetime.now(UTC) if status == "cashed_out" else None,
+                )
+            )
+        elif op < 0.7:
+            picked = rng.sample(bets, min(len(bets), rng.randint(1, 4)))
+            db.execute(
+                "update bets set status = 'cashed_out', cash_out_amount = %s,"
+                " settled_at = coalesce(settled_at, now()) where id = any(%s)",
+                (Decimal(rng.randint(0, 3000)) / 100, picked),
+            )
+        elif op < 0.8:
+            db.execute("update bets set status = 'lost' where id = %s", (rng.choice(bets),))
+        elif op < 0.9:
+            db.execute(
+                "update users set agent_id = %s where id = %s",
+                (rng.choice(agents), rng.choice(customers)),
+            )
+        else:
+            victim = bets.pop(rng.randrange(len(bets)))
+            db.execute("delete from cash_out_events where bet_id = %s", (victim,))
+            db.execute("delete from bets where id = %s", (victim,))
+    _same(db)
