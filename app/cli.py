@@ -153,6 +153,14 @@ def cmd_db_url(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: the benchmark's modules are not needed to run the app.
+    from app.bench import runner
+
+    runner.run(args, settings)
+    return 0
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -208,6 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(func=cmd_simulate)
 
     sub.add_parser("db-url", help="print the database URL (for psql)").set_defaults(func=cmd_db_url)
+
+    from app.bench.runner import add_arguments as add_bench_arguments
+
+    bench = sub.add_parser("bench", help="benchmark on a generated dataset (see BENCHMARKS.md)")
+    add_bench_arguments(bench)
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -129,10 +129,12 @@ create trigger bets_cash_out_feed_delete
     for each row when (old.status = 'cashed_out')
     execute function cash_out_feed_delete();
 
+-- DELETE, not TRUNCATE: a TRUNCATE naming both tables would otherwise fail
+-- ("being used by active queries"); emptying bets is rare enough.
 create function cash_out_feed_truncate() returns trigger
 language plpgsql as $$
 begin
-    truncate cash_out_feed;
+    delete from cash_out_feed;
     return null;
 end
 $$;

@@ -190,3 +190,12 @@ def test_random_histories_match_the_platform_tables(db):
             db.execute("delete from cash_out_events where bet_id = %s", (victim,))
             db.execute("delete from bets where id = %s", (victim,))
     _same(db)
+
+
+def test_truncating_bets_empties_the_copy(db):
+    customer = factories.make_customer(db, factories.make_agent(db))
+    factories.make_bet(
+        db, customer, status="cashed_out", cash_out_amount="3.00", settled_at=datetime.now(UTC)
+    )
+    db.execute("truncate bets cascade")
+    assert db.execute("select count(*) from cash_out_feed").fetchone() == (0,)

@@ -1,0 +1,1 @@
+"""``cashout-feed bench``: dataset, read, stream and write benchmarks with a written report."""

@@ -1,0 +1,170 @@
+"""The benchmark dataset, generated inside PostgreSQL from a seed (sql/bench.sql)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, LiteralString, cast
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import TupleRow
+
+from app import migrate
+from app.bench.database import connect
+from app.queries import Queries
+from app.security import hash_password, new_token, token_hash
+
+log = logging.getLogger(__name__)
+
+QUERIES = (
+    "bench_meta_create",
+    "bench_meta_get",
+    "bench_meta_set",
+    "bench_reset",
+    "bench_setseed",
+    "bench_agents",
+    "bench_customers",
+    "bench_bets",
+    "bench_secondary_indexes",
+    "bench_fill_feed",
+    "bench_fix_sequences",
+    "bench_session",
+    "bench_clear_sessions",
+)
+
+FULL_AGENTS = 2_000
+FULL_CUSTOMERS = 200_000
+FULL_BETS = 10_000_000
+LARGE_AGENT_CUSTOMERS = 5_000
+CHUNK = 500_000
+PASSWORD = "bench-password-not-secret"  # noqa: S105 (benchmark agents only)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    scale: float
+    seed: float
+    agents: int
+    customers: int
+    bets: int
+    large_customers: int
+
+    @classmethod
+    def of(cls, scale: float, seed: float) -> Sizes:
+        # The large agent keeps its 5,000 customers at every scale (it is the
+        # case the targets are about), unless the whole dataset is smaller.
+        customers = max(200, round(FULL_CUSTOMERS * scale))
+        return cls(
+            scale=scale,
+            seed=seed,
+            agents=max(10, round(FULL_AGENTS * scale)),
+            customers=customers,
+            bets=max(2_000, round(FULL_BETS * scale)),
+            large_customers=min(LARGE_AGENT_CUSTOMERS, customers // 4),
+        )
+
+
+def existing(url: str, queries: Queries) -> dict[str, Any] | None:
+    with connect(url) as conn:
+        conn.execute(queries["bench_meta_create"])
+        cur = conn.execute(queries["bench_meta_get"])
+        row = cur.fetchone()
+        if row is None:
+            return None
+        names = [d.name for d in cur.description or ()]
+        return dict(zip(names, row, strict=True))
+
+
+def matches(meta: dict[str, Any] | None, sizes: Sizes) -> bool:
+    return (
+        meta is not None
+        and Decimal(meta["scale"]) == Decimal(str(sizes.scale))
+        and float(meta["seed"]) == sizes.seed
+        and int(meta["bets"]) == sizes.bets
+        and int(meta["agents"]) == sizes.agents
+    )
+
+
+def _ddl(text: str) -> sql.SQL:
+    # Index definitions as the server printed them (pg_indexes), not client input.
+    return sql.SQL(cast(LiteralString, text))  # type: ignore[redundant-cast]
+
+
+def generate(url: str, queries: Queries, sizes: Sizes) -> dict[str, float]:
+    """Empty the benchmark database and fill it; return seconds per step."""
+    migrate.apply_all(url)
+    timings: dict[str, float] = {}
+    anchor = datetime.now(UTC)
+    params: dict[str, Any] = {
+        **asdict(sizes),
+        "anchor": anchor,
+        "password_hash": hash_password(PASSWORD),
+    }
+    with connect(url) as conn:
+        conn.execute(queries["bench_meta_create"])
+        conn.execute(queries["bench_reset"])
+        # Bulk load as the platform's own import would: without per-row foreign
+        # key checks and triggers (the copy is filled set-based below), and
+        # with the secondary indexes built once afterwards.
+        conn.execute("set session_replication_role = replica")
+        conn.execute("set maintenance_work_mem = '512MB'")
+        indexes = conn.execute(queries["bench_secondary_indexes"]).fetchall()
+        for name, _ in indexes:
+            conn.execute(sql.SQL("drop index {}").format(sql.Identifier(str(name))))
+        conn.execute(queries["bench_setseed"], {"seed": sizes.seed})
+
+        def step(name: str, query: str, **extra: Any) -> None:
+            started = time.perf_counter()
+            conn.execute(queries[query], {**params, **extra})
+            timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
+
+        step("agents", "bench_agents")
+        step("customers", "bench_customers")
+        for lo in range(1, sizes.bets + 1, CHUNK):
+            hi = min(sizes.bets, lo + CHUNK - 1)
+            step("bets", "bench_bets", lo=lo, hi=hi)
+            log.info("bench: generated bets %d-%d of %d", lo, hi, sizes.bets)
+        step("cash_out_feed", "bench_fill_feed")
+        started = time.perf_counter()
+        for _, definition in indexes:
+            conn.execute(_ddl(str(definition)))
+        timings["indexes"] = time.perf_counter() - started
+        conn.execute(queries["bench_fix_sequences"])
+        conn.execute("set session_replication_role = origin")
+        started = time.perf_counter()
+        # Visibility map for index-only scans and fresh statistics, as a
+        # long-running database would have from autovacuum.
+        conn.execute("vacuum (analyze) agents, users, bets, cash_out_feed")
+        timings["vacuum"] = time.perf_counter() - started
+        conn.execute(
+            queries["bench_meta_set"],
+            {**params, "scale": Decimal(str(sizes.scale))},
+        )
+    timings["total"] = sum(timings.values())
+    return timings
+
+
+def issue_tokens(url: str, queries: Queries, agent_ids: list[int]) -> dict[int, str]:
+    """Fresh bearer tokens for the given agents (sessions written as sign-in would)."""
+    tokens = {agent_id: new_token() for agent_id in agent_ids}
+    with connect(url) as conn, conn.transaction():
+        conn.execute(queries["bench_clear_sessions"])
+        with conn.cursor() as cur:
+            cur.executemany(
+                queries["bench_session"],
+                [{"token_hash": token_hash(t), "agent_id": a} for a, t in tokens.items()],
+            )
+    return tokens
+
+
+def counts(conn: psycopg.Connection[TupleRow]) -> dict[str, int]:
+    rows = conn.execute(
+        "select (select count(*) from agents), (select count(*) from users),"
+        " (select count(*) from bets), (select count(*) from cash_out_feed)"
+    ).fetchone()
+    assert rows is not None
+    return dict(zip(("agents", "customers", "bets", "cash_outs"), map(int, rows), strict=True))

@@ -1,0 +1,149 @@
+"""Read path: each scenario over HTTP against ``serve`` and as bare SQL, at concurrencies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import psycopg
+
+from app.bench.database import APP_NAME
+from app.bench.http import Connection
+from app.bench.scenarios import AgentCase, Scenario, floor_queries, scenarios
+from app.bench.stats import ratio, summarize
+from app.queries import Queries
+
+log = logging.getLogger(__name__)
+
+Call = Callable[[], Awaitable[None]]
+
+
+async def _load(workers: list[Call], requests: int, budget_s: float) -> dict[str, Any]:
+    """Run up to `requests` calls spread over the workers, stopping new ones after the budget."""
+    for call in workers[: min(len(workers), 3)]:
+        await call()  # warm-up: connections opened, plans and caches primed
+    latencies: list[float] = []
+    errors = 0
+    remaining = requests
+    deadline = time.perf_counter() + budget_s
+
+    async def worker(call: Call) -> None:
+        nonlocal remaining, errors
+        while remaining > 0 and time.perf_counter() < deadline:
+            remaining -= 1
+            started = time.perf_counter()
+            try:
+                await call()
+            except Exception as exc:  # a failed request is counted, not fatal
+                errors += 1
+                log.debug("request failed: %r", exc)
+                continue
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(w) for w in workers))
+    return summarize(latencies, time.perf_counter() - started, errors)
+
+
+class StatusError(RuntimeError):
+    pass
+
+
+async def http_run(
+    base: tuple[str, int],
+    token: str,
+    scenario: Scenario,
+    concurrency: int,
+    requests: int,
+    budget_s: float,
+) -> dict[str, Any]:
+    conns = [Connection(*base, {"Authorization": f"Bearer {token}"}) for _ in range(concurrency)]
+
+    def call_for(conn: Connection) -> Call:
+        async def call() -> None:
+            status, _ = await conn.get(scenario.path)
+            if status != 200:
+                raise StatusError(f"{scenario.path}: HTTP {status}")
+
+        return call
+
+    try:
+        return await _load([call_for(c) for c in conns], requests, budget_s)
+    finally:
+        for c in conns:
+            await c.close()
+
+
+async def sql_run(
+    url: str, queries: Queries, scenario: Scenario, concurrency: int, requests: int, budget_s: float
+) -> dict[str, Any]:
+    conns = [
+        await psycopg.AsyncConnection.connect(url, autocommit=True, application_name=APP_NAME)
+        for _ in range(concurrency)
+    ]
+    names = floor_queries(queries)[scenario.kind]
+
+    def call_for(conn: psycopg.AsyncConnection[Any]) -> Call:
+        async def call() -> None:
+            async with conn.transaction():
+                if scenario.kind == "export":
+                    # As the export does: a server-side cursor, fetched in batches.
+                    named = conn.cursor("bench_export")
+                    await named.execute(queries[names[0]], scenario.params)
+                    async for _ in named:
+                        pass
+                    return
+                for name in names:
+                    cur = await conn.execute(queries[name], scenario.params)
+                    if cur.description is not None:
+                        await cur.fetchall()
+
+        return call
+
+    try:
+        for conn in conns:
+            await conn.execute("set time zone 'UTC'; set plan_cache_mode = force_custom_plan")
+        return await _load([call_for(c) for c in conns], requests, budget_s)
+    finally:
+        for c in conns:
+            await c.close()
+
+
+async def run(
+    base: tuple[str, int],
+    url: str,
+    queries: Queries,
+    cases: list[tuple[AgentCase, str]],
+    concurrencies: list[int],
+    requests: int,
+    budget_s: float,
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for case, token in cases:
+        for scenario in scenarios(case):
+            # The export reads every row of the agent: far fewer of those.
+            n = max(2, requests // 25) if scenario.kind == "export" else requests
+            for c in concurrencies:
+                api = await http_run(base, token, scenario, c, max(n, c), budget_s)
+                floor = await sql_run(url, queries, scenario, c, max(n, c), budget_s)
+                row = {
+                    "agent": case.label,
+                    "scenario": scenario.name,
+                    "concurrency": c,
+                    "api_p50_ms": api["p50_ms"],
+                    "api_p99_ms": api["p99_ms"],
+                    "api_rps": api["rps"],
+                    "api_n": api["n"],
+                    "api_errors": api["errors"],
+                    "sql_p50_ms": floor["p50_ms"],
+                    "sql_p99_ms": floor["p99_ms"],
+                    "sql_rps": floor["rps"],
+                    "sql_n": floor["n"],
+                    "p50_ratio": ratio(api["p50_ms"], floor["p50_ms"]),
+                }
+                log.info("bench read: %s", row)
+                rows.append(row)
+    return rows

@@ -1,0 +1,115 @@
+"""The read-path requests, each as an HTTP path and the SQL the app runs for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from app.queries import Queries
+
+ACTIVITY = "/api/v1/agent/cash-out/activity"
+EXPORT = "/api/v1/agent/cash-out/activity/export"
+SUMMARY = "/api/v1/agent/cash-out/summary"
+
+# The floor: for each kind of request, the named queries the app runs, in its
+# order, in one transaction (one request = all of them, each a round trip).
+# The REST controllers' own queries when they are there (sql/activity.sql,
+# sql/summary.sql), else equivalents from sql/bench.sql.
+APP_QUERIES: dict[str, tuple[str, ...]] = {
+    "activity": ("begin_snapshot", "activity_totals", "activity_items"),
+    "activity_customer": (
+        "begin_snapshot",
+        "agent_customer_exists",
+        "activity_totals",
+        "activity_items",
+    ),
+    "summary": ("begin_snapshot", "agent_summary", "agent_top_customers"),
+    "export": ("activity_items",),
+}
+BENCH_QUERIES: dict[str, tuple[str, ...]] = {
+    "activity": ("bench_floor_totals", "bench_floor_last_event", "bench_floor_page"),
+    "activity_customer": ("bench_floor_totals", "bench_floor_last_event", "bench_floor_page"),
+    "summary": ("bench_floor_summary", "bench_floor_top"),
+    "export": ("bench_floor_export",),
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    kind: str  # a key of APP_QUERIES
+    path: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AgentCase:
+    label: str
+    agent_id: int
+    cash_outs: int
+    customer_id: int
+    anchor: datetime
+
+
+def _params(agent_id: int, **values: Any) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "agent_id": agent_id,
+        "limit": 20,
+        "offset": 0,
+        "customer_id": None,
+        "date_from": None,
+        "date_to": None,
+        "top": 5,
+    }
+    params.update(values)
+    # The REST queries name the window [settled_from, settled_before).
+    params["settled_from"] = params["date_from"]
+    params["settled_before"] = params.pop("date_to_excl", None)
+    return params
+
+
+def _activity(case: AgentCase, name: str, query: dict[str, Any], **values: Any) -> Scenario:
+    kind = "activity_customer" if "customer_id" in values else "activity"
+    path = f"{ACTIVITY}?{urlencode({'limit': 20, **query})}"
+    return Scenario(name, kind, path, _params(case.agent_id, **values))
+
+
+def scenarios(case: AgentCase) -> list[Scenario]:
+    deep = min(5_000, case.cash_outs // 2)
+    day_to: date = (case.anchor - timedelta(days=7)).date()
+    day_from: date = day_to - timedelta(days=6)
+    start = datetime.combine(day_from, time.min, tzinfo=case.anchor.tzinfo)
+    end = datetime.combine(day_to + timedelta(days=1), time.min, tzinfo=case.anchor.tzinfo)
+    out = [
+        _activity(case, "activity_first_page", {}),
+        _activity(case, f"activity_offset_{deep}", {"offset": deep}, offset=deep),
+        _activity(
+            case,
+            "activity_by_customer",
+            {"customer_id": case.customer_id},
+            customer_id=case.customer_id,
+        ),
+        _activity(
+            case,
+            "activity_7_days",
+            {"date_from": day_from.isoformat(), "date_to": day_to.isoformat()},
+            date_from=start,
+            date_to=end - timedelta(microseconds=1),
+            date_to_excl=end,
+        ),
+    ]
+    for period in ("24h", "7d", "30d"):
+        path = f"{SUMMARY}?period={period}"
+        out.append(
+            Scenario(f"summary_{period}", "summary", path, _params(case.agent_id, period=period))
+        )
+    out.append(Scenario("export_all", "export", EXPORT, _params(case.agent_id, limit=None)))
+    return out
+
+
+def floor_queries(queries: Queries) -> dict[str, tuple[str, ...]]:
+    plan = APP_QUERIES if "activity_items" in queries else BENCH_QUERIES
+    queries.require(q for names in plan.values() for q in names)
+    return plan

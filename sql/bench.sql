@@ -1,0 +1,231 @@
+-- Benchmark dataset and probes (`cashout-feed bench`). Run only against the
+-- benchmark's own database: bench_reset empties every table.
+
+-- name: bench_meta_create
+create table if not exists bench_meta (
+    id           int primary key check (id = 1),
+    scale        numeric not null,
+    seed         double precision not null,
+    agents       int not null,
+    customers    int not null,
+    bets         bigint not null,
+    anchor       timestamptz not null,
+    generated_at timestamptz not null default now()
+);
+
+-- name: bench_meta_get
+select scale, seed, agents, customers, bets, anchor, generated_at from bench_meta;
+
+-- name: bench_meta_set
+insert into bench_meta (id, scale, seed, agents, customers, bets, anchor)
+values (1, %(scale)s, %(seed)s, %(agents)s, %(customers)s, %(bets)s, %(anchor)s)
+on conflict (id) do update
+set scale = excluded.scale, seed = excluded.seed, agents = excluded.agents,
+    customers = excluded.customers, bets = excluded.bets, anchor = excluded.anchor,
+    generated_at = now();
+
+-- name: bench_reset
+truncate agent_sessions, cash_out_events, cash_out_event_counters, cash_out_feed,
+         bets, users, agents, bench_meta restart identity;
+
+-- name: bench_setseed
+select setseed(%(seed)s);
+
+-- name: bench_agents
+-- Agent 1 is the large agent; the rest share the other customers evenly.
+insert into agents (id, username, display_name, password_hash, created_at)
+select g,
+       case when g = 1 then 'bench_large' else 'bench_agent_' || g end,
+       case when g = 1 then 'Large Agent' else 'Agent ' || g end,
+       %(password_hash)s,
+       %(anchor)s::timestamptz - interval '365 days'
+from generate_series(1, %(agents)s) as g;
+
+-- name: bench_customers
+insert into users (id, agent_id, username, display_name, created_at)
+select g,
+       case when g <= %(large_customers)s then 1
+            else 2 + (g - %(large_customers)s - 1) %% (%(agents)s - 1) end,
+       'bench_c' || g,
+       'Customer ' || g,
+       %(anchor)s::timestamptz - interval '180 days'
+from generate_series(1, %(customers)s) as g;
+
+-- name: bench_bets
+-- One chunk [lo, hi] of bets: ~30%% cashed out, the rest won/lost/void/open,
+-- placed uniformly over the 90 days before the anchor, settled up to 3 h later.
+insert into bets (id, user_id, stake, odds, selection, status, cash_out_amount,
+                  is_auto_cash_out, cash_out_trigger_reason, placed_at, settled_at)
+select g, user_id, stake, odds,
+       t.names[1 + home] || ' v ' || t.names[1 + away] || ' — ' || t.names[1 + home],
+       status,
+       case when status = 'cashed_out' then round(stake * (0.1 + r_amount * 1.7)::numeric, 2) end,
+       status = 'cashed_out' and r_auto < 0.35,
+       case when status <> 'cashed_out' then null
+            when r_auto >= 0.35 then 'manual'
+            when r_amount > 0.6 then 'auto_profit_target'
+            when r_amount < 0.3 then 'auto_stop_loss'
+            else 'auto_threshold' end,
+       placed_at,
+       case when status = 'open' then null
+            else least(%(anchor)s::timestamptz, placed_at + r_settle * interval '3 hours') end
+from (
+    select g,
+           1 + floor(random() * %(customers)s)::bigint as user_id,
+           (array[5, 10, 20, 25, 50, 100])[1 + floor(random() * 6)::int]::numeric(14, 2) as stake,
+           round((1.3 + random() * 3.7)::numeric, 2) as odds,
+           floor(random() * 12)::int as home,
+           floor(random() * 12)::int as away,
+           case when r < 0.30 then 'cashed_out' when r < 0.55 then 'won'
+                when r < 0.90 then 'lost' when r < 0.92 then 'void' else 'open' end as status,
+           random() as r_amount,
+           random() as r_auto,
+           random() as r_settle,
+           %(anchor)s::timestamptz - random() * interval '90 days' as placed_at
+    from (select g, random() as r from generate_series(%(lo)s::bigint, %(hi)s::bigint) as g
+          offset 0) s
+    offset 0
+) b,
+(select array['Arsenal', 'Chelsea', 'Liverpool', 'Everton', 'Leeds', 'Spurs', 'Fulham',
+              'Brentford', 'Newcastle', 'Wolves', 'Brighton', 'Villa'] as names) t;
+
+-- name: bench_secondary_indexes
+select indexname, indexdef from pg_indexes
+where schemaname = current_schema()
+  and tablename in ('bets', 'cash_out_feed')
+  and indexname not in (select conname from pg_constraint);
+
+-- name: bench_fill_feed
+insert into cash_out_feed
+    (bet_id, agent_id, customer_id, settled_at, stake, cash_out_amount, is_auto_cash_out)
+select b.id, u.agent_id, b.user_id, b.settled_at, b.stake, b.cash_out_amount, b.is_auto_cash_out
+from bets b
+join users u on u.id = b.user_id
+where b.status = 'cashed_out';
+
+-- name: bench_fix_sequences
+select setval(pg_get_serial_sequence('agents', 'id'), (select max(id) from agents)),
+       setval(pg_get_serial_sequence('users', 'id'), (select max(id) from users)),
+       setval(pg_get_serial_sequence('bets', 'id'), (select max(id) from bets));
+
+-- name: bench_session
+insert into agent_sessions (token_hash, agent_id, expires_at)
+values (%(token_hash)s, %(agent_id)s, now() + interval '1 day');
+
+-- name: bench_clear_sessions
+delete from agent_sessions;
+
+-- name: bench_typical_agent
+-- The agent with the median number of cash-outs among the ordinary agents.
+select agent_id from (
+    select agent_id, count(*) as n from cash_out_feed where agent_id <> 1 group by agent_id
+) c order by n, agent_id offset (select count(distinct agent_id) / 2 from cash_out_feed
+                                 where agent_id <> 1) limit 1;
+
+-- name: bench_busiest_customer
+select customer_id, count(*) as n from cash_out_feed where agent_id = %(agent_id)s
+group by customer_id order by n desc, customer_id limit 1;
+
+-- name: bench_agent_cash_outs
+select count(*) from cash_out_feed where agent_id = %(agent_id)s;
+
+-- name: bench_open_bets
+-- Open bets to cash out, of the given agents' customers, round-robin over the agents.
+select id, agent_id from (
+    select b.id, u.agent_id,
+           row_number() over (partition by u.agent_id order by b.id) as k
+    from bets b join users u on u.id = b.user_id
+    where b.status = 'open' and u.agent_id = any(%(agent_ids)s)
+) o
+where k <= %(per_agent)s
+order by k, agent_id;
+
+-- name: bench_cash_out
+update bets
+set status = 'cashed_out', cash_out_amount = round(stake * 0.8, 2), is_auto_cash_out = false,
+    cash_out_trigger_reason = 'manual', settled_at = now()
+where id = %(bet_id)s and status = 'open';
+
+-- name: bench_resync_feed
+-- After cash-outs made with the trigger disabled: put those bets into the copy.
+insert into cash_out_feed
+    (bet_id, agent_id, customer_id, settled_at, stake, cash_out_amount, is_auto_cash_out)
+select b.id, u.agent_id, b.user_id, b.settled_at, b.stake, b.cash_out_amount, b.is_auto_cash_out
+from bets b
+join users u on u.id = b.user_id
+where b.id = any(%(bet_ids)s) and b.status = 'cashed_out'
+on conflict (bet_id) do nothing;
+
+-- name: bench_trigger_disable
+alter table bets disable trigger bets_cash_out_events;
+
+-- name: bench_trigger_enable
+alter table bets enable trigger bets_cash_out_events;
+
+-- name: bench_events_of
+select agent_id, seq, bet_id from cash_out_events where bet_id = any(%(bet_ids)s);
+
+-- name: bench_connections
+-- The app's connections: everything on this database except the benchmark's own.
+select count(*) from pg_stat_activity
+where datname = current_database() and backend_type = 'client backend'
+  and application_name <> 'cashout-bench';
+
+-- name: bench_settings
+select name, setting, unit from pg_settings
+where name in ('server_version', 'shared_buffers', 'max_connections', 'synchronous_commit',
+               'fsync', 'wal_level', 'work_mem', 'max_wal_size', 'jit')
+order by name;
+
+-- Floor queries: the read path's SQL run through a bare connection. They read
+-- the same views the API reads, the way the API reads them.
+
+-- name: bench_floor_page
+select event_id, bet_id, customer_id, customer_username, selection, stake, cash_out_amount,
+       profit_loss, return_ratio, is_auto_cash_out, cash_out_trigger_reason, placed_at, settled_at
+from cash_out_activity
+where agent_id = %(agent_id)s
+  and (%(customer_id)s::bigint is null or customer_id = %(customer_id)s)
+  and (%(date_from)s::timestamptz is null or settled_at >= %(date_from)s)
+  and (%(date_to)s::timestamptz is null or settled_at <= %(date_to)s)
+order by settled_at desc, bet_id desc
+limit %(limit)s offset %(offset)s;
+
+-- name: bench_floor_totals
+select count(*), coalesce(sum(cash_out_amount), 0.00), coalesce(sum(profit_loss), 0.00)
+from cash_out_activity
+where agent_id = %(agent_id)s
+  and (%(customer_id)s::bigint is null or customer_id = %(customer_id)s)
+  and (%(date_from)s::timestamptz is null or settled_at >= %(date_from)s)
+  and (%(date_to)s::timestamptz is null or settled_at <= %(date_to)s);
+
+-- name: bench_floor_last_event
+select last_seq::text from cash_out_event_counters where agent_id = %(agent_id)s;
+
+-- name: bench_floor_summary
+select * from agent_cash_out_summary where agent_id = %(agent_id)s and period = %(period)s;
+
+-- name: bench_floor_top
+select customer_id, customer_username, cash_out_count, total_cash_out_amount, net_profit_loss
+from agent_cash_out_top_customers
+where agent_id = %(agent_id)s and period = %(period)s and rank <= 5
+order by rank;
+
+-- name: bench_floor_export
+select event_id, bet_id, customer_id, customer_username, selection, stake, cash_out_amount,
+       profit_loss, return_ratio, is_auto_cash_out, cash_out_trigger_reason, placed_at, settled_at
+from cash_out_activity
+where agent_id = %(agent_id)s
+  and (%(customer_id)s::bigint is null or customer_id = %(customer_id)s)
+  and (%(date_from)s::timestamptz is null or settled_at >= %(date_from)s)
+  and (%(date_to)s::timestamptz is null or settled_at <= %(date_to)s)
+order by settled_at desc, bet_id desc;
+
+-- name: bench_open_bet_ids
+select id from bets where status = 'open' order by id limit %(n)s;
+
+-- name: bench_cash_out_many
+update bets
+set status = 'cashed_out', cash_out_amount = round(stake * 0.8, 2), is_auto_cash_out = false,
+    cash_out_trigger_reason = 'manual', settled_at = now()
+where id = any(%(bet_ids)s) and status = 'open';
