@@ -1,5 +1,28 @@
 -- Back to the views and trigger function of 0003/0002; drop the copy and its triggers.
 -- depends: 0003.cash_out_views
+create or replace view agent_cash_out_summary as
+select
+    a.id                                                     as agent_id,
+    a.username                                               as agent_username,
+    w.period,
+    w.window_start,
+    w.window_end,
+    count(c.bet_id)                                          as total_cash_outs,
+    count(distinct c.customer_id)                            as unique_customers,
+    coalesce(sum(c.stake), 0.00)                             as total_stake,
+    coalesce(sum(c.cash_out_amount), 0.00)                   as total_cash_out_amount,
+    coalesce(sum(c.profit_loss), 0.00)                       as net_profit_loss,
+    count(c.bet_id) filter (where c.is_auto_cash_out)        as auto_cash_out_count,
+    round(100.0 * count(c.bet_id) filter (where c.is_auto_cash_out)
+          / nullif(count(c.bet_id), 0), 2)                   as auto_cash_out_percentage,
+    round(avg(c.cash_out_amount / c.stake), 4)               as avg_return_ratio
+from agents a
+cross join cash_out_summary_periods w
+left join cash_out_activity c
+       on c.agent_id = a.id
+      and c.settled_at between w.window_start and w.window_end
+group by a.id, a.username, w.period, w.window_start, w.window_end;
+
 create or replace view cash_out_activity as
 select
     u.agent_id,
@@ -80,4 +103,10 @@ drop function if exists cash_out_feed_owner();
 drop function if exists cash_out_feed_truncate();
 drop function if exists cash_out_feed_delete();
 drop function if exists cash_out_feed_insert();
+drop function if exists cash_out_totals(bigint, bigint, timestamptz, timestamptz);
+drop trigger if exists cash_out_feed_daily_insert on cash_out_feed;
+drop trigger if exists cash_out_feed_daily_update on cash_out_feed;
+drop trigger if exists cash_out_feed_daily_delete on cash_out_feed;
+drop function if exists cash_out_feed_daily_apply();
+drop table if exists cash_out_feed_daily;
 drop table if exists cash_out_feed;

@@ -26,6 +26,7 @@ set scale = excluded.scale, seed = excluded.seed, agents = excluded.agents,
 
 -- name: bench_reset
 truncate agent_sessions, cash_out_events, cash_out_event_counters, cash_out_feed,
+         cash_out_feed_daily,
          bets, users, agents, bench_meta restart identity;
 
 -- name: bench_setseed
@@ -102,6 +103,12 @@ select b.id, u.agent_id, b.user_id, b.settled_at, b.stake, b.cash_out_amount, b.
 from bets b
 join users u on u.id = b.user_id
 where b.status = 'cashed_out';
+
+-- name: bench_fill_daily
+insert into cash_out_feed_daily
+select agent_id, (settled_at at time zone 'UTC')::date, count(*), sum(cash_out_amount), sum(stake)
+from cash_out_feed
+group by 1, 2;
 
 -- name: bench_fix_sequences
 select setval(pg_get_serial_sequence('agents', 'id'), (select max(id) from agents)),

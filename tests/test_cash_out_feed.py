@@ -1,11 +1,14 @@
 """Migration 0007: the denormalised copy behind the views stays equal to bets x users."""
 
 import random
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import psycopg
+from psycopg import sql
 
+from app.paths import MIGRATIONS_DIR
 from tests import factories
 
 # The 0003 definition of cash_out_activity, read straight from the platform's tables.
@@ -28,8 +31,32 @@ from cash_out_activity order by bet_id
 """
 
 
+ROLLUP_REFERENCE = """
+select agent_id, (settled_at at time zone 'UTC')::date, count(*), sum(cash_out_amount), sum(stake)
+from cash_out_feed group by 1, 2 order by 1, 2
+"""
+ROLLUP = """
+select agent_id, day, cash_outs, cash_out_amount, stake from cash_out_feed_daily
+where cash_outs <> 0 order by 1, 2
+"""
+
+
 def _same(db: psycopg.Connection) -> None:
     assert db.execute(VIEW).fetchall() == db.execute(REFERENCE).fetchall()
+    assert db.execute(ROLLUP).fetchall() == db.execute(ROLLUP_REFERENCE).fetchall()
+
+
+def _reference_views(db: psycopg.Connection) -> None:
+    """The views exactly as 0003 defined them, as temporary ref_* views."""
+    text = (MIGRATIONS_DIR / "0003.cash_out_views.sql").read_text()
+    for name in ("cash_out_activity", "agent_cash_out_summary", "agent_cash_out_top_customers"):
+        body = re.search(rf"create view {name} as(.*?);\n", text, re.S).group(1)
+        body = body.replace("cash_out_activity", "ref_cash_out_activity")
+        db.execute(
+            sql.SQL("create temp view {} as {}").format(
+                sql.Identifier(f"ref_{name}"), sql.SQL(body)
+            )
+        )
 
 
 def test_live_cash_out_appears_with_its_event(db):
@@ -199,3 +226,76 @@ def test_truncating_bets_empties_the_copy(db):
     )
     db.execute("truncate bets cascade")
     assert db.execute("select count(*) from cash_out_feed").fetchone() == (0,)
+
+
+def _random_history(db: psycopg.Connection, seed: int) -> list[int]:
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    agents = [factories.make_agent(db) for _ in range(3)]
+    customers = [factories.make_customer(db, rng.choice(agents)) for _ in range(8)]
+    for _ in range(150):
+        settled = now - timedelta(minutes=rng.randint(0, 60 * 24 * 40))
+        factories.make_bet(
+            db,
+            rng.choice(customers),
+            stake=rng.choice(["5.00", "7.50", "20.00"]),
+            status="cashed_out",
+            cash_out_amount=Decimal(rng.randint(0, 4000)) / 100,
+            is_auto_cash_out=rng.random() < 0.4,
+            settled_at=settled,
+        )
+    return agents
+
+
+def test_summary_views_equal_their_0003_definitions(db):
+    agents = _random_history(db, 11)
+    db.execute(
+        "update users set agent_id = %s where id = (select min(id) from users)", (agents[2],)
+    )
+    _reference_views(db)
+    with db.transaction():  # one now() for both sides
+        for view in ("agent_cash_out_summary", "agent_cash_out_top_customers"):
+            ours = db.execute(
+                sql.SQL("select * from {} order by 1, 2, 3").format(sql.Identifier(view))
+            ).fetchall()
+            ref = db.execute(
+                sql.SQL("select * from {} order by 1, 2, 3").format(sql.Identifier(f"ref_{view}"))
+            ).fetchall()
+            assert ours == ref, view
+            assert len(ours) > 0
+
+
+def test_totals_equal_the_view_over_any_range(db):
+    agents = _random_history(db, 12)
+    rng = random.Random(13)
+    now = datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    points = [
+        None,
+        midnight - timedelta(days=3),
+        midnight - timedelta(days=20),
+        now,
+        now - timedelta(days=2, hours=5),
+        midnight - timedelta(days=2, microseconds=1),
+    ]
+    points += [now - timedelta(minutes=rng.randint(0, 60 * 24 * 45)) for _ in range(6)]
+    customer = db.execute("select id from users where agent_id = %s limit 1", (agents[0],))
+    customers = [None, *(row[0] for row in customer)]
+    checked = 0
+    for agent in agents:
+        for customer_id in customers:
+            for start in points:
+                for end in points:
+                    args = (agent, customer_id, start, end)
+                    got = db.execute("select * from cash_out_totals(%s, %s, %s, %s)", args)
+                    want = db.execute(
+                        "select count(*), coalesce(sum(cash_out_amount), 0.00),"
+                        " coalesce(sum(profit_loss), 0.00) from cash_out_activity"
+                        " where agent_id = %(a)s and (%(c)s::bigint is null or customer_id = %(c)s)"
+                        " and (%(s)s::timestamptz is null or settled_at >= %(s)s)"
+                        " and (%(e)s::timestamptz is null or settled_at < %(e)s)",
+                        {"a": agent, "c": customer_id, "s": start, "e": end},
+                    )
+                    assert got.fetchone() == want.fetchone(), args
+                    checked += 1
+    assert checked == len(agents) * len(customers) * len(points) ** 2

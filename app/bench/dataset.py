@@ -31,6 +31,7 @@ QUERIES = (
     "bench_bets",
     "bench_secondary_indexes",
     "bench_fill_feed",
+    "bench_fill_daily",
     "bench_fix_sequences",
     "bench_session",
     "bench_clear_sessions",
@@ -129,6 +130,7 @@ def generate(url: str, queries: Queries, sizes: Sizes) -> dict[str, float]:
             step("bets", "bench_bets", lo=lo, hi=hi)
             log.info("bench: generated bets %d-%d of %d", lo, hi, sizes.bets)
         step("cash_out_feed", "bench_fill_feed")
+        step("cash_out_feed_daily", "bench_fill_daily")
         started = time.perf_counter()
         for _, definition in indexes:
             conn.execute(_ddl(str(definition)))

@@ -23,8 +23,15 @@ def free_port() -> int:
 class ServeProcess:
     """One ``serve`` process (uvicorn; with --workers N a supervisor and N workers)."""
 
-    def __init__(self, database_url: str, workers: int = 1, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        workers: int = 1,
+        log_path: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.database_url = database_url
+        self.extra_env = env or {}
         self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -36,6 +43,7 @@ class ServeProcess:
             **os.environ,
             "DATABASE_URL": self.database_url,
             "CASHOUT_FEED_LOG_LEVEL": "WARNING",
+            **self.extra_env,
         }
         cmd = [sys.executable, "-m", "app.cli", "serve", "--no-migrate"]
         cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]

@@ -128,7 +128,10 @@ def run_one(
             ).fetchall()
         ]
     row: dict[str, Any] = {"streams": streams, "agents": len(per_agent), "target_rate": rate}
-    with ServeProcess(url, log_path=log_dir / f"serve-stream-{streams}.log") as server:
+    # The app's per-process stream limit must admit the run (a deployment sizes it alike).
+    env = {"CASHOUT_FEED_STREAM_MAX_TOTAL": str(max(10_000, streams))}
+    log_path = log_dir / f"serve-stream-{streams}.log"
+    with ServeProcess(url, log_path=log_path, env=env) as server:
         rss_before = server.rss_bytes()
         procs = _spawn(server, [tokens[a] for a in assignment])
         try:

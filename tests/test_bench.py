@@ -1,0 +1,91 @@
+"""A small-scale run of ``cashout-feed bench`` end to end, so that the benchmark keeps working."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from app.bench.database import BenchDatabaseError, bench_database
+
+SMOKE = [
+    "--scale", "0.001", "--concurrency", "1,4", "--requests", "10", "--budget", "3",
+    "--streams", "30", "--rate", "40", "--stream-duration", "1",
+    "--writers", "1,2", "--write-duration", "0.5", "--batch", "1,5",
+]  # fmt: skip
+
+
+@pytest.fixture
+def bench_db(pg_server):
+    name = f"cof_bench_{uuid.uuid4().hex[:12]}"
+    yield name
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+        )
+
+
+@pytest.mark.timeout(180)
+def test_bench_smoke_run_writes_every_part(pg_server, bench_db, tmp_path):
+    env = {**os.environ, "DATABASE_URL": pg_server}
+    cmd = [sys.executable, "-m", "app.cli", "bench", "--bench-db", bench_db, "--out", str(tmp_path)]
+    done = subprocess.run(cmd + SMOKE, env=env, capture_output=True, text=True, timeout=170)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads((tmp_path / "latest.json").read_text())
+    assert "| scenario |" in (tmp_path / "latest.md").read_text()
+
+    assert result["dataset"]["bets"] == 10_000
+    assert 0.25 < result["dataset"]["cash_outs"] / result["dataset"]["bets"] < 0.35
+    reads = result["read"]
+    assert {r["agent"] for r in reads} == {"large", "typical"}
+    assert {r["concurrency"] for r in reads} == {1, 4}
+    assert all(r["api_errors"] == 0 and r["api_n"] > 0 and r["sql_n"] > 0 for r in reads), reads
+
+    (stream,) = result["stream"]
+    assert stream["opened"] == 30
+    assert stream["cash_outs"] > 0
+    assert stream["deliveries_received"] == stream["deliveries_expected"]
+    assert stream["listen_floor_received"] == stream["cash_outs"]
+    assert stream["app_db_connections"] >= 1
+
+    writes = result["write"]
+    assert len(writes) == 2 * 2 * 2  # batch sizes x synchronous_commit x writer counts
+    assert all(w["with_trigger_per_s"] > 0 and w["without_trigger_per_s"] > 0 for w in writes)
+
+
+def test_dataset_is_repeatable_from_the_seed(pg_server, bench_db):
+    from app.bench import dataset
+    from app.queries import Queries
+
+    queries = Queries.load(required=dataset.QUERIES)
+    url, _ = bench_database(pg_server, bench_db)
+    sizes = dataset.Sizes.of(0.0005, 0.5)
+    digest = (
+        "select md5(string_agg(concat_ws(',', id, user_id, stake, status, cash_out_amount,"
+        " is_auto_cash_out, selection), ';' order by id)) from bets"
+    )
+    digests = []
+    for _ in range(2):
+        dataset.generate(url, queries, sizes)
+        with psycopg.connect(url) as conn:
+            digests.append(conn.execute(digest).fetchone())
+            same = conn.execute(
+                "select count(*) from cash_out_feed f join bets b on b.id = f.bet_id"
+                " where b.status = 'cashed_out'"
+            ).fetchone()
+            cashed = conn.execute(
+                "select count(*) from bets where status = 'cashed_out'"
+            ).fetchone()
+    assert digests[0] == digests[1]
+    assert same == cashed
+
+
+def test_refuses_a_database_it_did_not_create(pg_server, bench_db):
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(bench_db)))
+    with pytest.raises(BenchDatabaseError):
+        bench_database(pg_server, bench_db)
