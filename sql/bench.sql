@@ -98,15 +98,16 @@ where schemaname = current_schema()
 
 -- name: bench_fill_feed
 insert into cash_out_feed
-    (bet_id, agent_id, customer_id, settled_at, stake, cash_out_amount, is_auto_cash_out)
-select b.id, u.agent_id, b.user_id, b.settled_at, b.stake, b.cash_out_amount, b.is_auto_cash_out
+select b.id, u.agent_id, b.user_id, b.settled_at, (b.stake * 100)::bigint,
+       (b.cash_out_amount * 100)::bigint, b.cash_out_amount / b.stake, b.is_auto_cash_out
 from bets b
 join users u on u.id = b.user_id
 where b.status = 'cashed_out';
 
 -- name: bench_fill_daily
 insert into cash_out_feed_daily
-select agent_id, (settled_at at time zone 'UTC')::date, count(*), sum(cash_out_amount), sum(stake)
+select agent_id, (settled_at at time zone 'UTC')::date, count(*), sum(cash_out_cents),
+       sum(stake_cents)
 from cash_out_feed
 group by 1, 2;
 
@@ -156,8 +157,8 @@ where id = %(bet_id)s and status = 'open';
 -- name: bench_resync_feed
 -- After cash-outs made with the trigger disabled: put those bets into the copy.
 insert into cash_out_feed
-    (bet_id, agent_id, customer_id, settled_at, stake, cash_out_amount, is_auto_cash_out)
-select b.id, u.agent_id, b.user_id, b.settled_at, b.stake, b.cash_out_amount, b.is_auto_cash_out
+select b.id, u.agent_id, b.user_id, b.settled_at, (b.stake * 100)::bigint,
+       (b.cash_out_amount * 100)::bigint, b.cash_out_amount / b.stake, b.is_auto_cash_out
 from bets b
 join users u on u.id = b.user_id
 where b.id = any(%(bet_ids)s) and b.status = 'cashed_out'

@@ -32,11 +32,12 @@ from cash_out_activity order by bet_id
 
 
 ROLLUP_REFERENCE = """
-select agent_id, (settled_at at time zone 'UTC')::date, count(*), sum(cash_out_amount), sum(stake)
-from cash_out_feed group by 1, 2 order by 1, 2
+select f.agent_id, (b.settled_at at time zone 'UTC')::date, count(*),
+       sum(b.cash_out_amount * 100), sum(b.stake * 100)
+from cash_out_feed f join bets b on b.id = f.bet_id group by 1, 2 order by 1, 2
 """
 ROLLUP = """
-select agent_id, day, cash_outs, cash_out_amount, stake from cash_out_feed_daily
+select agent_id, day, cash_outs, cash_out_cents, stake_cents from cash_out_feed_daily
 where cash_outs <> 0 order by 1, 2
 """
 
@@ -150,6 +151,7 @@ def test_rolled_back_cash_out_leaves_nothing(db):
     with db.transaction(force_rollback=True):
         factories.cash_out(db, bet)
     assert db.execute("select count(*) from cash_out_feed").fetchone() == (0,)
+    assert db.execute("select count(*) from cash_out_feed_daily").fetchone() == (0,)
     _same(db)
 
 
