@@ -102,10 +102,10 @@ def _postgres_processes(data_dir: Path):
     for proc in psutil.process_iter(["name", "cmdline"]):
         try:
             cmdline = " ".join(proc.info["cmdline"] or [])
+            name = proc.info["name"] or ""
+            alive = proc.status() != psutil.STATUS_ZOMBIE
         except psutil.Error:
             continue
-        name = proc.info["name"] or ""
-        alive = proc.status() != psutil.STATUS_ZOMBIE
         if "postgres" in name and str(data_dir) in cmdline and alive:
             found.append(proc)
     return found
