@@ -155,3 +155,41 @@ def test_serve_on_embedded_database_stops_it_cleanly(tmp_path, sig):
             if proc.poll() is None:
                 proc.kill()
         assert not _postgres_processes(data_dir), f"postgres left running (attempt {attempt})"
+
+
+def test_demo_prints_credentials_that_sign_in(tmp_path):
+    data_dir = tmp_path / "data"
+    env = {**os.environ, "CASHOUT_FEED_DATA_DIR": str(data_dir)}
+    env.pop("DATABASE_URL", None)
+    port = _free_port()
+    proc = subprocess.Popen(
+        [*CLI, "demo", "--port", str(port), "--rate", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        lines: dict[str, str] = {}
+        assert proc.stdout is not None
+        for line in proc.stdout:  # ends if the process dies
+            key, _, value = line.strip().partition(": ")
+            if key in {"open", "username", "password"}:
+                lines[key] = value.strip()
+            if len(lines) == 3:
+                break
+        assert set(lines) == {"open", "username", "password"}, lines
+        url = lines["open"].rstrip("/")
+        assert url == f"http://127.0.0.1:{port}"
+        _wait_ready(url, proc)
+        with httpx.Client(base_url=url) as c:
+            assert c.get("/").status_code == 200
+            token = login(c, lines["username"], lines["password"])
+            me = c.get("/api/v1/agent/me", headers={"Authorization": f"Bearer {token}"})
+            assert me.status_code == 200
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not _postgres_processes(data_dir)
