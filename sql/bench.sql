@@ -237,3 +237,18 @@ update bets
 set status = 'cashed_out', cash_out_amount = round(stake * 0.8, 2), is_auto_cash_out = false,
     cash_out_trigger_reason = 'manual', settled_at = now()
 where id = any(%(bet_ids)s) and status = 'open';
+
+-- name: bench_open_bet_count
+select count(*) from bets where status = 'open';
+
+-- name: bench_place_open_bets
+-- New open bets for random customers, as the platform places them.
+insert into bets (user_id, stake, odds, selection, status, placed_at)
+select 1 + floor(random() * (select max(id) from users))::bigint,
+       (array[5, 10, 20, 25, 50, 100])[1 + floor(random() * 6)::int],
+       round((1.3 + random() * 3.7)::numeric, 2),
+       'Arsenal v Chelsea — Arsenal', 'open', now() - random() * interval '2 hours'
+from generate_series(1, %(n)s);
+
+-- name: bench_trigger_source
+select pg_get_functiondef('cash_out_events_record'::regproc);

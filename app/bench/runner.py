@@ -71,6 +71,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stream-duration", type=float, default=15.0)
     p.add_argument("--writers", type=_ints, default=[1, 8])
     p.add_argument("--write-duration", type=float, default=8.0)
+    p.add_argument(
+        "--serve-checkout",
+        type=Path,
+        default=None,
+        help="run `serve` from another checkout (its .venv) to compare builds",
+    )
     p.add_argument("--batch", type=_ints, default=[1, 50], help="bets per UPDATE statement")
 
 
@@ -142,7 +148,9 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
             result["agents"] = [
                 {"label": c.label, "agent_id": c.agent_id, "cash_outs": c.cash_outs} for c in cases
             ]
-            with ServeProcess(url, log_path=log_dir / "serve-read.log") as srv:
+            with ServeProcess(
+                url, log_path=log_dir / "serve-read.log", checkout=args.serve_checkout
+            ) as srv:
                 result["read"] = asyncio.run(
                     reads.run(
                         ("127.0.0.1", srv.port),
@@ -156,7 +164,14 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
                 )
         if "stream" in parts:
             result["stream"] = stream.run(
-                url, queries, tokens, args.streams, args.rate, args.stream_duration, log_dir
+                url,
+                queries,
+                tokens,
+                args.streams,
+                args.rate,
+                args.stream_duration,
+                log_dir,
+                args.serve_checkout,
             )
         if "write" in parts:
             result["write"] = writes.run(

@@ -29,7 +29,11 @@ class ServeProcess:
         workers: int = 1,
         log_path: Path | None = None,
         env: dict[str, str] | None = None,
+        checkout: Path | None = None,
     ) -> None:
+        # Another checkout of the app (its own .venv) can be measured on the
+        # same data: `bench --serve-checkout ../other` compares two builds.
+        self.checkout = checkout
         self.database_url = database_url
         self.extra_env = env or {}
         self.workers = workers
@@ -45,10 +49,15 @@ class ServeProcess:
             "CASHOUT_FEED_LOG_LEVEL": "WARNING",
             **self.extra_env,
         }
-        cmd = [sys.executable, "-m", "app.cli", "serve", "--no-migrate"]
+        python = sys.executable
+        if self.checkout is not None:
+            python = str((self.checkout / ".venv" / "bin" / "python").absolute())
+        cmd = [python, "-m", "app.cli", "serve", "--no-migrate"]
         cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
         out = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+        self.proc = subprocess.Popen(  # noqa: S603
+            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=self.checkout
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

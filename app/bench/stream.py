@@ -110,6 +110,7 @@ def run_one(
     rate: float,
     duration_s: float,
     log_dir: Path,
+    checkout: Path | None = None,
 ) -> dict[str, Any]:
     agents = sorted(tokens)
     assignment = [agents[i % len(agents)] for i in range(streams)]
@@ -129,9 +130,12 @@ def run_one(
         ]
     row: dict[str, Any] = {"streams": streams, "agents": len(per_agent), "target_rate": rate}
     # The app's per-process stream limit must admit the run (a deployment sizes it alike).
-    env = {"CASHOUT_FEED_STREAM_MAX_TOTAL": str(max(10_000, streams))}
+    env = {
+        "CASHOUT_FEED_STREAM_MAX_TOTAL": str(max(10_000, streams)),
+        "CASHOUT_FEED_STREAM_MAX_PER_AGENT": str(max(20, max(per_agent.values()))),
+    }
     log_path = log_dir / f"serve-stream-{streams}.log"
-    with ServeProcess(url, log_path=log_path, env=env) as server:
+    with ServeProcess(url, log_path=log_path, env=env, checkout=checkout) as server:
         rss_before = server.rss_bytes()
         procs = _spawn(server, [tokens[a] for a in assignment])
         try:
@@ -221,10 +225,11 @@ def run(
     rate: float,
     duration_s: float,
     log_dir: Path,
+    checkout: Path | None = None,
 ) -> list[dict[str, Any]]:
     sse_worker.raise_fd_limit()  # inherited by the server subprocess
     rows = []
     for n in stream_counts:
-        rows.append(run_one(url, queries, tokens, n, rate, duration_s, log_dir))
+        rows.append(run_one(url, queries, tokens, n, rate, duration_s, log_dir, checkout))
         log.info("bench stream: %s", rows[-1])
     return rows
