@@ -156,6 +156,7 @@ where id = %(bet_id)s and status = 'open';
 
 -- name: bench_resync_feed
 -- After cash-outs made with the trigger disabled: put those bets into the copy.
+-- (Its own statement triggers keep the daily rollup in step.)
 insert into cash_out_feed
 select b.id, u.agent_id, b.user_id, b.settled_at, (b.stake * 100)::bigint,
        (b.cash_out_amount * 100)::bigint, b.cash_out_amount / b.stake, b.is_auto_cash_out
@@ -229,15 +230,6 @@ where agent_id = %(agent_id)s
   and (%(date_to)s::timestamptz is null or settled_at <= %(date_to)s)
 order by settled_at desc, bet_id desc;
 
--- name: bench_open_bet_ids
-select id from bets where status = 'open' order by id limit %(n)s;
-
--- name: bench_cash_out_many
-update bets
-set status = 'cashed_out', cash_out_amount = round(stake * 0.8, 2), is_auto_cash_out = false,
-    cash_out_trigger_reason = 'manual', settled_at = now()
-where id = any(%(bet_ids)s) and status = 'open';
-
 -- name: bench_open_bet_count
 select count(*) from bets where status = 'open';
 
@@ -252,3 +244,27 @@ from generate_series(1, %(n)s);
 
 -- name: bench_trigger_source
 select pg_get_functiondef('cash_out_events_record'::regproc);
+
+-- name: bench_queue_drop
+drop table if exists bench_write_queue;
+
+-- name: bench_queue_create
+create table bench_write_queue (n bigint primary key, id bigint not null);
+
+-- name: bench_queue_fill
+-- The open bets the writers will cash out, numbered: writer k takes rows
+-- ((k - 1) * batch, k * batch] with k from a sequence, so none is taken twice.
+insert into bench_write_queue
+select row_number() over (order by id), id
+from (select id from bets where status = 'open' order by id limit %(n)s) o;
+
+-- name: bench_queue_seq
+drop sequence if exists bench_write_seq;
+
+-- name: bench_queue_seq_create
+create sequence bench_write_seq;
+
+-- name: bench_queue_taken
+select id from bench_write_queue
+where n <= (select case when is_called then last_value else 0 end from bench_write_seq)
+               * %(batch)s;

