@@ -72,6 +72,15 @@ class ServeProcess:
         self.stop()
         raise RuntimeError("serve did not become ready")
 
+    def warm_up(self, token: str, requests: int = 20) -> None:
+        """A few signed-in requests, so a memory baseline has the code paths loaded."""
+        for _ in range(requests):
+            req = urllib.request.Request(  # noqa: S310
+                self.url + "/api/v1/agent/me", headers={"Authorization": f"Bearer {token}"}
+            )
+            with urllib.request.urlopen(req, timeout=5) as r:  # noqa: S310
+                r.read()
+
     def processes(self) -> list[psutil.Process]:
         assert self.proc is not None
         parent = psutil.Process(self.proc.pid)

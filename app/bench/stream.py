@@ -136,6 +136,7 @@ def run_one(
     }
     log_path = log_dir / f"serve-stream-{streams}.log"
     with ServeProcess(url, log_path=log_path, env=env, checkout=checkout) as server:
+        server.warm_up(tokens[assignment[0]])
         rss_before = server.rss_bytes()
         procs = _spawn(server, [tokens[a] for a in assignment])
         try:
