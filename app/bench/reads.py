@@ -13,9 +13,10 @@ import psycopg
 
 from app.bench.database import APP_NAME
 from app.bench.http import Connection
-from app.bench.scenarios import AgentCase, Scenario, floor_queries, scenarios
+from app.bench.scenarios import SIGN_IN_QUERY, AgentCase, Scenario, floor_queries, scenarios
 from app.bench.stats import ratio, summarize
 from app.queries import Queries
+from app.security import token_hash
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ async def sql_run(
 
     def call_for(conn: psycopg.AsyncConnection[Any]) -> Call:
         async def call() -> None:
+            await (await conn.execute(queries[SIGN_IN_QUERY], scenario.params)).fetchall()
             async with conn.transaction():
                 if scenario.kind == "export":
                     # As the export does: a server-side cursor, fetched in batches.
@@ -126,7 +128,7 @@ async def run(
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for case, token in cases:
-        for scenario in scenarios(case):
+        for scenario in scenarios(case, token_hash(token)):
             # The export reads every row of the agent: far fewer of those.
             n = max(2, requests // 25) if scenario.kind == "export" else requests
             for c in concurrencies:

@@ -14,20 +14,22 @@ EXPORT = "/api/v1/agent/cash-out/activity/export"
 SUMMARY = "/api/v1/agent/cash-out/summary"
 
 # The floor: for each kind of request, the named queries the app runs, in its
-# order, in one transaction (one request = all of them, each a round trip).
+# order (one request = all of them, each a round trip): the sign-in check, then
+# the controller's queries in one transaction.
 # The REST controllers' own queries when they are there (sql/activity.sql,
 # sql/summary.sql), else equivalents from sql/bench.sql.
 APP_QUERIES: dict[str, tuple[str, ...]] = {
     "activity": ("begin_snapshot", "activity_totals", "activity_items"),
     "activity_customer": (
-        "begin_snapshot",
         "agent_customer_exists",
+        "begin_snapshot",
         "activity_totals",
         "activity_items",
     ),
     "summary": ("begin_snapshot", "agent_summary", "agent_top_customers"),
     "export": ("activity_items",),
 }
+SIGN_IN_QUERY = "session_agent"
 BENCH_QUERIES: dict[str, tuple[str, ...]] = {
     "activity": ("bench_floor_totals", "bench_floor_last_event", "bench_floor_page"),
     "activity_customer": ("bench_floor_totals", "bench_floor_last_event", "bench_floor_page"),
@@ -56,6 +58,7 @@ class AgentCase:
 def _params(agent_id: int, **values: Any) -> dict[str, Any]:
     params: dict[str, Any] = {
         "agent_id": agent_id,
+        "token_hash": None,
         "limit": 20,
         "offset": 0,
         "customer_id": None,
@@ -76,7 +79,14 @@ def _activity(case: AgentCase, name: str, query: dict[str, Any], **values: Any) 
     return Scenario(name, kind, path, _params(case.agent_id, **values))
 
 
-def scenarios(case: AgentCase) -> list[Scenario]:
+def scenarios(case: AgentCase, token_hash: bytes) -> list[Scenario]:
+    out = _scenarios(case)
+    for scenario in out:
+        scenario.params["token_hash"] = token_hash
+    return out
+
+
+def _scenarios(case: AgentCase) -> list[Scenario]:
     deep = min(5_000, case.cash_outs // 2)
     day_to: date = (case.anchor - timedelta(days=7)).date()
     day_from: date = day_to - timedelta(days=6)
@@ -111,5 +121,5 @@ def scenarios(case: AgentCase) -> list[Scenario]:
 
 def floor_queries(queries: Queries) -> dict[str, tuple[str, ...]]:
     plan = APP_QUERIES if "activity_items" in queries else BENCH_QUERIES
-    queries.require(q for names in plan.values() for q in names)
+    queries.require([SIGN_IN_QUERY, *(q for names in plan.values() for q in names)])
     return plan
