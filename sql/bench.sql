@@ -10,19 +10,20 @@ create table if not exists bench_meta (
     customers    int not null,
     bets         bigint not null,
     anchor       timestamptz not null,
+    schema       text not null,
     generated_at timestamptz not null default now()
 );
 
 -- name: bench_meta_get
-select scale, seed, agents, customers, bets, anchor, generated_at from bench_meta;
+select * from bench_meta;
 
 -- name: bench_meta_set
-insert into bench_meta (id, scale, seed, agents, customers, bets, anchor)
-values (1, %(scale)s, %(seed)s, %(agents)s, %(customers)s, %(bets)s, %(anchor)s)
+insert into bench_meta (id, scale, seed, agents, customers, bets, anchor, schema)
+values (1, %(scale)s, %(seed)s, %(agents)s, %(customers)s, %(bets)s, %(anchor)s, %(schema)s)
 on conflict (id) do update
 set scale = excluded.scale, seed = excluded.seed, agents = excluded.agents,
     customers = excluded.customers, bets = excluded.bets, anchor = excluded.anchor,
-    generated_at = now();
+    schema = excluded.schema, generated_at = now();
 
 -- name: bench_reset
 truncate agent_sessions, cash_out_events, cash_out_event_counters, cash_out_feed,

@@ -74,6 +74,13 @@ def server(database_url: str | None, data_dir: Path) -> Iterator[str]:
         embedded.stop()
 
 
+def drop_bench_database(admin_url: str, name: str) -> None:
+    """Drop a database the benchmark created (checked by its marker)."""
+    bench_database(admin_url, name)  # refuses anything else
+    with connect(admin_url) as conn:
+        conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
+
+
 def bench_database(admin_url: str, name: str) -> tuple[str, bool]:
     """Create (or reuse) the benchmark database; return its URL and whether it is new.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -15,6 +16,7 @@ from psycopg.rows import TupleRow
 
 from app import migrate
 from app.bench.database import connect
+from app.paths import MIGRATIONS_DIR
 from app.queries import Queries
 from app.security import hash_password, new_token, token_hash
 
@@ -69,9 +71,18 @@ class Sizes:
         )
 
 
+def schema_fingerprint() -> str:
+    """The migrations' text: a dataset built under other migrations is rebuilt."""
+    digest = hashlib.sha256()
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def existing(url: str, queries: Queries) -> dict[str, Any] | None:
     with connect(url) as conn:
-        conn.execute(queries["bench_meta_create"])
+        if conn.execute("select to_regclass('bench_meta')").fetchone() == (None,):
+            return None
         cur = conn.execute(queries["bench_meta_get"])
         row = cur.fetchone()
         if row is None:
@@ -87,6 +98,7 @@ def matches(meta: dict[str, Any] | None, sizes: Sizes) -> bool:
         and float(meta["seed"]) == sizes.seed
         and int(meta["bets"]) == sizes.bets
         and int(meta["agents"]) == sizes.agents
+        and meta.get("schema") == schema_fingerprint()
     )
 
 
@@ -104,6 +116,7 @@ def generate(url: str, queries: Queries, sizes: Sizes) -> dict[str, float]:
         **asdict(sizes),
         "anchor": anchor,
         "password_hash": hash_password(PASSWORD),
+        "schema": schema_fingerprint(),
     }
     with connect(url) as conn:
         conn.execute(queries["bench_meta_create"])

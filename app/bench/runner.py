@@ -14,7 +14,7 @@ from typing import Any
 import psutil
 
 from app.bench import dataset, reads, stream, writes
-from app.bench.database import bench_database, connect, server
+from app.bench.database import bench_database, connect, drop_bench_database, server
 from app.bench.report import markdown, write
 from app.bench.scenarios import AgentCase, floor_queries
 from app.bench.server import ServeProcess
@@ -119,6 +119,12 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
         url, _ = bench_database(admin_url, args.bench_db)
         sizes = dataset.Sizes.of(args.scale, args.seed)
         meta = dataset.existing(url, queries)
+        if meta is not None and meta.get("schema") != dataset.schema_fingerprint():
+            # yoyo does not re-apply a changed migration: start from an empty database.
+            log.info("bench: migrations changed since the dataset was built; recreating it")
+            drop_bench_database(admin_url, args.bench_db)
+            url, _ = bench_database(admin_url, args.bench_db)
+            meta = None
         if args.regenerate or not dataset.matches(meta, sizes):
             log.info("bench: generating the dataset %s", sizes)
             result["generation_s"] = {
