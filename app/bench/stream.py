@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 from psycopg import sql
 
@@ -24,6 +25,42 @@ log = logging.getLogger(__name__)
 
 QUERIES = ("bench_open_bets", "bench_cash_out", "bench_events_of", "bench_connections")
 STREAMS_PER_PROCESS = 2_500
+
+
+class CpuMeter:
+    """CPU used by process groups while the writer runs, in cores (1.0 = one core busy)."""
+
+    def __init__(self, groups: dict[str, list[psutil.Process]]) -> None:
+        self.groups = groups
+        self.started = time.perf_counter()
+        self.before = {name: self._cpu(procs) for name, procs in groups.items()}
+        self.machine_before = self._busy()
+
+    @staticmethod
+    def _busy() -> float:
+        t = psutil.cpu_times()
+        return float(sum(t)) - t.idle - getattr(t, "iowait", 0.0)
+
+    @staticmethod
+    def _cpu(procs: list[psutil.Process]) -> float:
+        total = 0.0
+        for p in procs:
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                continue
+        return total
+
+    def cores(self) -> dict[str, float]:
+        elapsed = time.perf_counter() - self.started
+        figures = {
+            f"{name}_cores": round((self._cpu(procs) - self.before[name]) / elapsed, 2)
+            for name, procs in self.groups.items()
+        }
+        # Everything on the machine: PostgreSQL, the writer, and anyone else's work.
+        figures["machine_cores"] = round((self._busy() - self.machine_before) / elapsed, 2)
+        return figures
 
 
 class Floor(threading.Thread):
@@ -159,8 +196,16 @@ def run_one(
             floor.start()
             try:
                 begun = time.perf_counter()
+                cpu = CpuMeter(
+                    {
+                        "server": server.processes(),
+                        "clients": [psutil.Process(p.pid) for p, _ in procs],
+                        "postgres": postgres_processes(),
+                    }
+                )
                 committed = asyncio.run(_write(url, queries, bets, rate, duration_s, writers=8))
                 row["achieved_rate"] = round(len(committed) / (time.perf_counter() - begun), 1)
+                row.update(cpu.cores())
                 time.sleep(2.0)  # stragglers: the figures below count what did not arrive
             finally:
                 floor.close()
