@@ -200,7 +200,6 @@ def run_one(
                     {
                         "server": server.processes(),
                         "clients": [psutil.Process(p.pid) for p, _ in procs],
-                        "postgres": postgres_processes(),
                     }
                 )
                 committed = asyncio.run(_write(url, queries, bets, rate, duration_s, writers=8))
