@@ -39,7 +39,7 @@ class CpuMeter:
     @staticmethod
     def _busy() -> float:
         t = psutil.cpu_times()
-        return float(sum(t)) - t.idle - getattr(t, "iowait", 0.0)
+        return float(sum(t)) - float(t.idle) - float(getattr(t, "iowait", 0.0))
 
     @staticmethod
     def _cpu(procs: list[psutil.Process]) -> float:
