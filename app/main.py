@@ -13,8 +13,8 @@ from litestar.static_files import create_static_files_router
 
 from app import auth
 from app.config import Settings
+from app.controllers import activity, customers, export, health, summary
 from app.controllers import auth as auth_controller
-from app.controllers import health
 from app.controllers.agent import AgentController
 from app.controllers.page import PageController
 from app.deps import APP_DEPENDENCIES
@@ -23,7 +23,15 @@ from app.lifespan import database_lifespan
 from app.paths import STATIC_DIR
 from app.queries import Queries
 
-REQUIRED_QUERIES = (*auth.QUERIES, *auth_controller.QUERIES, *health.QUERIES)
+REQUIRED_QUERIES = (
+    *auth.QUERIES,
+    *auth_controller.QUERIES,
+    *health.QUERIES,
+    *activity.QUERIES,
+    *export.QUERIES,
+    *customers.QUERIES,
+    *summary.QUERIES,
+)
 
 MAX_REQUEST_BODY_BYTES = 64 * 1024
 
@@ -34,7 +42,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     agent_router = Router(
         path="/api/v1/agent",
-        route_handlers=[AgentController],
+        route_handlers=[
+            AgentController,
+            activity.ActivityController,
+            export.ExportController,
+            customers.CustomersController,
+            summary.SummaryController,
+        ],
         dependencies={"agent": Provide(auth.provide_agent)},
         security=[{"bearer": []}, {"cookie": []}],
     )
