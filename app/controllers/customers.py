@@ -16,7 +16,11 @@ class CustomersController(Controller):
     path = "/customers"
     tags = ["customers"]
 
-    @get("/", summary="Your customers, by username", raises=[NotAuthorizedException])
+    @get(
+        "/",
+        summary="Your customers, by username (case-insensitive)",
+        raises=[NotAuthorizedException],
+    )
     async def customers(self, agent: CurrentAgent, pool: Pool, queries: SqlQueries) -> CustomerList:
         async with pool.connection() as conn:
             cur = conn.cursor(row_factory=class_row(Customer))
