@@ -388,5 +388,13 @@ def test_schema_documents_every_parameter_and_bound(client):
     assert "pattern" in params["date_from"]
     responses = doc["paths"][URL]["get"]["responses"]
     assert {"200", "400", "401", "404"} <= set(responses)
+    export = doc["paths"][EXPORT_URL]["get"]
+    assert {p["name"] for p in export["parameters"]} == {
+        "customer_id",
+        "date_from",
+        "date_to",
+        "tz",
+    }
+    assert "text/csv" in next(iter(export["responses"]["200"]["content"]))
     page = doc["components"]["schemas"]["ActivityPage"]["properties"]
     assert set(page) == {"items", "totals", "pagination", "last_event_id"}
