@@ -109,11 +109,17 @@ def _parse(name: str, raw: str, zone: tzinfo) -> _Parsed:
     return _Parsed(value, is_date=False)
 
 
-def _to_utc(value: datetime) -> datetime | None:
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def _to_utc(value: datetime) -> datetime:
     try:
         return value.astimezone(UTC)
     except OverflowError:
-        return None  # beyond year 1..9999 once shifted: no bound on that side
+        # Shifted beyond year 1 or 9999: the nearest instant we can express
+        # keeps the meaning (before everything, or after everything).
+        return _EARLIEST if value.year == 1 else _LATEST
 
 
 def parse_filter(
@@ -136,10 +142,9 @@ def parse_filter(
                 settled_before = _to_utc(next_day.replace(tzinfo=end.value.tzinfo))
             else:
                 # Inclusive; PostgreSQL's resolution is one microsecond.
-                inclusive = _to_utc(end.value)
-                settled_before = None if inclusive is None else inclusive + _MICROSECOND
+                settled_before = _to_utc(end.value) + _MICROSECOND
         except OverflowError:
-            settled_before = None
+            settled_before = None  # the end of year 9999: no upper bound
     if settled_from is not None and settled_before is not None and settled_from >= settled_before:
         invalid("date_from", f"{date_from!r} is after date_to {date_to!r}")
     return ActivityFilter(agent_id, customer_id, settled_from, settled_before)
