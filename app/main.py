@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         "settings": settings,
         "queries": queries,
         "readiness_checks": {},
+        "export_slots": export.ExportSlots.for_pool(settings.pool_max_size),
     }
     return Litestar(
         route_handlers=[

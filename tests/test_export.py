@@ -5,6 +5,7 @@ import io
 import time
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import psutil
 import pytest
 
@@ -187,7 +188,8 @@ def test_client_going_away_releases_the_connection(db, agent, agent_client):
 
     with agent_client.stream("GET", URL) as r:
         assert r.status_code == 200
-        next(r.iter_bytes(1024))
+        chunks = r.iter_bytes(1024)
+        next(chunks)
         assert export_connections() == 1  # the export's transaction, its cursor open
     # Closing the response closes the socket; the server must roll back and
     # return the connection. Wait for that, with a deadline.
@@ -197,3 +199,31 @@ def test_client_going_away_releases_the_connection(db, agent, agent_client):
         time.sleep(0.05)
     # And the app still answers.
     assert agent_client.get(LIST_URL).status_code == 200
+
+
+def test_concurrent_exports_are_capped_and_the_slot_comes_back(
+    db, agent, start_server, database_url
+):
+    from app.config import Settings
+    from tests.conftest import login
+
+    _insert_many(db, agent["id"], 50_000)
+    # A pool of 2 allows one export at a time, keeping a connection for the rest.
+    server = start_server(Settings(database_url=database_url, pool_max_size=2))
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        client.headers["Authorization"] = f"Bearer {login(client, agent['username'])}"
+        with client.stream("GET", URL) as first:
+            assert first.status_code == 200
+            chunks = first.iter_bytes(1024)
+            next(chunks)
+            second = client.get(URL)
+            assert second.status_code == 429
+            assert second.headers["retry-after"]
+            assert "export" in second.json()["detail"]
+            # The list still has its connection.
+            assert client.get(LIST_URL).status_code == 200
+        deadline = time.monotonic() + 10
+        while (r := client.get(URL, params={"date_from": "2030-01-01"})).status_code == 429:
+            assert time.monotonic() < deadline, "the export slot was not given back"
+            time.sleep(0.05)
+        assert r.status_code == 200
