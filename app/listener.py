@@ -1,0 +1,302 @@
+"""One LISTEN connection per process, fanning cash-out events out to the open streams.
+
+The trigger sends ``NOTIFY cash_out_<agent_id>, '<newest seq>'`` on commit. The
+hub LISTENs on the channels of the agents that have a stream open, and on a
+notification reads that agent's events after the last one it fetched (the
+payload is only a wake-up: events come from ``cash_out_events``, so a dropped
+connection loses nothing and a long selection never meets NOTIFY's size
+limit). Each event is encoded once and put on every stream's bounded queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection, sql
+
+from app import events
+from app.config import Settings
+from app.events import Event
+from app.metrics import Metrics
+from app.queries import Queries
+
+log = logging.getLogger(__name__)
+
+CHANNEL_PREFIX = "cash_out_"
+# Events read per agent per round trip; the rest follow in the next round.
+FETCH_BATCH = 500
+# Without traffic, check the connection this often (a silent network drop
+# would otherwise go unnoticed).
+IDLE_CHECK_SECONDS = 5.0
+MAX_BACKOFF_SECONDS = 5.0
+
+
+class StreamLimitError(Exception):
+    """Too many open streams (per agent or per process)."""
+
+
+class ListenerUnavailable(Exception):
+    """The LISTEN connection is down: a new stream could miss events."""
+
+
+class Subscription:
+    """One open stream: its bounded queue and why the hub ended it, if it did."""
+
+    def __init__(self, hub: Hub, agent_id: int, maxsize: int) -> None:
+        self.agent_id = agent_id
+        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize)
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.ended: str | None = None
+        self._hub = hub
+
+    def push(self, event: Event) -> bool:
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    def end(self, reason: str) -> None:
+        self.ended = reason
+        # Wakes a consumer waiting on an empty queue; a full one is not waiting.
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
+
+    def close(self) -> None:
+        """Release everything this stream holds; safe to call more than once."""
+        self._hub.release(self)
+
+
+@dataclass(eq=False)
+class _Agent:
+    subs: set[Subscription] = field(default_factory=set)
+    # Last seq fetched for this agent; None until LISTEN is in place.
+    cursor: int | None = None
+
+
+class Hub:
+    def __init__(self, url: str, queries: Queries, settings: Settings, metrics: Metrics) -> None:
+        self._url = url
+        self._queries = queries
+        self._settings = settings
+        self._metrics = metrics
+        self.connected = False
+        self.agents: dict[int, _Agent] = {}
+        self.streams: set[Subscription] = set()
+        self.listening: set[int] = set()
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self._dirty: set[int] = set()
+        self._wake = asyncio.Event()
+        self._stopping = False
+
+    # -- streams' side -----------------------------------------------------
+
+    def readiness(self) -> str | None:
+        return None if self.connected else "listener disconnected (reconnecting)"
+
+    async def subscribe(self, agent_id: int) -> Subscription:
+        """Register a stream; returns once events after this moment will reach it."""
+        if self._stopping or not self.connected:
+            raise ListenerUnavailable("the live stream is reconnecting to the database")
+        agent = self.agents.get(agent_id)
+        if len(self.streams) >= self._settings.stream_max_total:
+            raise StreamLimitError(
+                f"This server has {len(self.streams)} streams open, its limit: try again later."
+            )
+        if agent is not None and len(agent.subs) >= self._settings.stream_max_per_agent:
+            raise StreamLimitError(
+                f"Too many open streams for this agent (limit "
+                f"{self._settings.stream_max_per_agent}): close one and try again."
+            )
+        sub = Subscription(self, agent_id, self._settings.stream_queue_size)
+        if agent is None:
+            agent = self.agents[agent_id] = _Agent()
+        agent.subs.add(sub)
+        self.streams.add(sub)
+        self._metrics.open_streams.set(len(self.streams))
+        if agent.cursor is not None:
+            sub.ready.set_result(None)
+        else:
+            self._wake.set()
+            try:
+                await asyncio.wait_for(sub.ready, self._settings.db_timeout + 3)
+            except TimeoutError:
+                sub.close()
+                raise ListenerUnavailable("the listener did not subscribe in time") from None
+            except BaseException:
+                sub.close()
+                raise
+        return sub
+
+    def release(self, sub: Subscription) -> None:
+        self._detach(sub)
+        if sub in self.streams:
+            self.streams.discard(sub)
+            self._metrics.open_streams.set(len(self.streams))
+
+    def _detach(self, sub: Subscription) -> None:
+        agent = self.agents.get(sub.agent_id)
+        if agent is None or sub not in agent.subs:
+            return
+        agent.subs.discard(sub)
+        if not agent.subs:
+            del self.agents[sub.agent_id]
+            self._dirty.discard(sub.agent_id)
+            self._wake.set()  # UNLISTEN
+
+    def _fan_out(self, agent: _Agent, event: Event) -> None:
+        for sub in list(agent.subs):
+            if not sub.push(event):
+                # Cut off, not waited for: the others must not slow down, and
+                # the queue stops growing. The client resumes with Last-Event-ID.
+                log.info("stream of agent %s cut off: its queue is full", sub.agent_id)
+                self._metrics.streams_cut_off.inc()
+                self._detach(sub)
+                sub.end("cut off: the client did not read fast enough")
+
+    # -- lifecycle ---------------------------------------------------------
+
+    async def start(self) -> None:
+        task = asyncio.create_task(self._run(), name="cash-out-listener")
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def end_streams(self, reason: str) -> None:
+        self._stopping = True
+        for sub in list(self.streams):
+            self._detach(sub)
+            sub.end(reason)
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self.end_streams("the server is shutting down")
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.connected = False
+
+    # -- the listener ------------------------------------------------------
+
+    async def _run(self) -> None:
+        delay = 0.0
+        first = True
+        while not self._stopping:
+            if delay:
+                await asyncio.sleep(delay)
+            try:
+                conn = await AsyncConnection.connect(
+                    self._url,
+                    autocommit=True,
+                    connect_timeout=max(1, round(self._settings.db_timeout)),
+                )
+            except (psycopg.Error, OSError) as exc:
+                log.warning("listener cannot connect: %s", exc)
+                delay = min(max(delay * 2, 0.1), MAX_BACKOFF_SECONDS)
+                continue
+            if not first:
+                self._metrics.listener_reconnects.inc()
+            first, delay = False, 0.1
+            try:
+                await conn.execute("set time zone 'UTC'")
+                # A new connection listens on nothing; every agent with a known
+                # position catches up from it once LISTEN is back.
+                self.listening.clear()
+                self._dirty.update(a for a, s in self.agents.items() if s.cursor is not None)
+                await self._serve(conn)
+            except psycopg.Error as exc:
+                log.warning("listener connection lost: %s", exc)
+            finally:
+                self.connected = False
+                self.listening.clear()
+                with contextlib.suppress(Exception):
+                    await conn.close()
+
+    async def _serve(self, conn: AsyncConnection[Any]) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            await self._sync_listens(conn)
+            self.connected = True
+            more = await self._fetch(conn)
+            if more or self._wake.is_set():
+                continue
+            await self._wait(conn)
+
+    async def _sync_listens(self, conn: AsyncConnection[Any]) -> None:
+        for agent_id in sorted(self.listening - self.agents.keys()):
+            await conn.execute(sql.SQL("UNLISTEN {}").format(_channel(agent_id)))
+            self.listening.discard(agent_id)
+        new = {a: s for a, s in self.agents.items() if s.cursor is None}
+        for agent_id in sorted(new.keys() - self.listening):
+            await conn.execute(sql.SQL("LISTEN {}").format(_channel(agent_id)))
+            self.listening.add(agent_id)
+        if not new:
+            return
+        # Read after LISTEN: every later commit is announced, every earlier one
+        # is at or below this position (and in the new stream's replay).
+        seqs = await events.last_seqs(conn, self._queries, sorted(new))
+        for agent_id, agent in new.items():
+            if self.agents.get(agent_id) is agent and agent.cursor is None:
+                agent.cursor = seqs.get(agent_id, 0)
+                for sub in agent.subs:
+                    if not sub.ready.done():
+                        sub.ready.set_result(None)
+
+    async def _fetch(self, conn: AsyncConnection[Any]) -> bool:
+        """Read and fan out new events of the agents notified; True if more remain."""
+        wanted = {a: self.agents[a] for a in sorted(self._dirty) if a in self.agents}
+        self._dirty.clear()
+        positions = {a: s.cursor for a, s in wanted.items() if s.cursor is not None}
+        if not positions:
+            return False
+        rows = await events.events_after(conn, self._queries, positions, FETCH_BATCH)
+        counts: dict[int, int] = {}
+        # No await from here on: cursor and fan-out change together, so a
+        # stream that subscribes now sees each event either here or in its replay.
+        for event in rows:
+            agent = wanted[event.agent_id]
+            counts[event.agent_id] = counts.get(event.agent_id, 0) + 1
+            if self.agents.get(event.agent_id) is not agent:
+                continue  # every stream of this agent left meanwhile
+            agent.cursor = event.seq
+            if event.frame is not None:
+                self._fan_out(agent, event)
+        full = {a for a, n in counts.items() if n >= FETCH_BATCH and a in self.agents}
+        self._dirty.update(full)
+        return bool(full)
+
+    async def _wait(self, conn: AsyncConnection[Any]) -> None:
+        """Until a notification, a subscription change, or the idle check."""
+        waiter = asyncio.create_task(self._collect_notifies(conn))
+        waker = asyncio.create_task(self._wake.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {waiter, waker}, timeout=IDLE_CHECK_SECONDS, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for task in (waiter, waker):
+                task.cancel()
+            await asyncio.gather(waiter, waker, return_exceptions=True)
+        if waiter in done and not waiter.cancelled():
+            waiter.result()  # raises if the connection dropped
+        if not done:
+            await asyncio.wait_for(conn.execute("select 1"), self._settings.db_timeout + 3)
+
+    async def _collect_notifies(self, conn: AsyncConnection[Any]) -> None:
+        async for notify in conn.notifies(stop_after=1):
+            agent_id = _agent_of(notify.channel)
+            if agent_id is not None and agent_id in self.agents:
+                self._dirty.add(agent_id)
+
+
+def _channel(agent_id: int) -> sql.Identifier:
+    return sql.Identifier(f"{CHANNEL_PREFIX}{agent_id}")
+
+
+def _agent_of(channel: str) -> int | None:
+    suffix = channel.removeprefix(CHANNEL_PREFIX)
+    return int(suffix) if suffix != channel and suffix.isdigit() else None
