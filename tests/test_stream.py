@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -148,3 +151,166 @@ async def test_stream_is_not_compressed(aclient, token):
         assert response.status_code == 200
         assert "content-encoding" not in response.headers
         assert "no-transform" in response.headers["cache-control"]
+
+
+def bulk_cash_out(db: psycopg.Connection, bets: list[int]) -> None:
+    db.execute(
+        "update bets set status = 'cashed_out', cash_out_amount = 1, settled_at = now()"
+        " where id = any(%s)",
+        (bets,),
+    )
+
+
+async def test_resume_with_last_event_id_sends_exactly_the_missed_events(aclient, db, agent, token):
+    bets = open_bets(db, agent["id"], 6)
+    async with open_stream(aclient, token) as sse:
+        for bet in bets[:2]:
+            factories.cash_out(db, bet)
+        seen = await sse.events(2)
+    for bet in bets[2:]:
+        factories.cash_out(db, bet)
+    async with open_stream(aclient, token, last_event_id=seen[-1].id) as sse:
+        missed = await sse.events(4)
+        assert [m.json()["bet_id"] for m in missed] == bets[2:]
+        assert [m.id for m in missed] == ["3", "4", "5", "6"]
+        # Then live, continuing the same sequence.
+        extra = open_bets(db, agent["id"], 1)
+        factories.cash_out(db, extra[0])
+        [live] = await sse.events(1)
+        assert live.id == "7"
+
+
+async def test_header_wins_over_the_query_parameter(aclient, db, agent, token):
+    bets = open_bets(db, agent["id"], 3)
+    bulk_cash_out(db, bets)
+    async with open_stream(aclient, token, last_event_id="1", query="stale-garbage") as sse:
+        assert [m.id for m in await sse.events(2)] == ["2", "3"]
+    async with open_stream(aclient, token, query="2") as sse:
+        assert [m.id for m in await sse.events(1)] == ["3"]
+
+
+@pytest.mark.parametrize("position", ["abc", "-1", "1.5", "99", "9" * 40])
+async def test_unknown_position_is_reset(aclient, db, agent, token, position):
+    bulk_cash_out(db, open_bets(db, agent["id"], 2))
+    async with open_stream(aclient, token, last_event_id=position) as sse:
+        msg = await sse.next()
+        assert msg is not None and msg.event == "reset"
+        assert "reload the list" in msg.data
+        assert await sse.next() is None  # the stream ends
+
+
+async def test_more_than_1000_behind_is_reset_1000_is_replayed(aclient, db, agent, token):
+    bulk_cash_out(db, open_bets(db, agent["id"], 1001))
+    async with open_stream(aclient, token, last_event_id="0") as sse:
+        msg = await sse.next()
+        assert msg is not None and msg.event == "reset"
+        assert "1001 events behind" in msg.data
+        assert await sse.next() is None
+    async with open_stream(aclient, token, last_event_id="1") as sse:
+        replayed = await sse.events(1000)
+    assert [int(m.id) for m in replayed] == list(range(2, 1002))
+
+
+async def test_ids_follow_commit_order_of_concurrent_transactions(
+    aclient, db, agent, token, database_url
+):
+    first_bet, second_bet = open_bets(db, agent["id"], 2)
+    with (
+        psycopg.connect(database_url) as started_first,
+        psycopg.connect(database_url) as started_second,
+    ):
+        started_first.execute("select txid_current()")
+        started_second.execute("select txid_current()")
+        factories.cash_out(started_second, second_bet)  # holds the agent's counter row
+        blocked = asyncio.get_running_loop().run_in_executor(
+            None, lambda: (factories.cash_out(started_first, first_bet), started_first.commit())
+        )
+        await wait_until(lambda: waiting_on_lock(db, started_first.info.backend_pid))
+        async with open_stream(aclient, token, last_event_id="0") as sse:
+            started_second.commit()
+            [msg] = await sse.events(1)
+            assert msg.json()["bet_id"] == second_bet and msg.id == "1"
+        await asyncio.wait_for(blocked, 10)
+    # A client that disconnected after "1" misses nothing that committed later.
+    async with open_stream(aclient, token, last_event_id="1") as sse:
+        [msg] = await sse.events(1)
+    assert msg.json()["bet_id"] == first_bet and msg.id == "2"
+
+
+def waiting_on_lock(db: psycopg.Connection, pid: int) -> bool:
+    row = db.execute(
+        "select wait_event_type from pg_stat_activity where pid = %s", (pid,)
+    ).fetchone()
+    return row is not None and row[0] == "Lock"
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.02)  # polling a condition, bounded by the timeout
+
+
+async def test_list_to_stream_hand_off_with_racing_commits(aclient, db, agent, token, database_url):
+    bets = open_bets(db, agent["id"], 80)
+    go = threading.Event()
+
+    def commit_all() -> None:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            for i, bet in enumerate(bets):
+                factories.cash_out(conn, bet)
+                if i == 20:
+                    go.set()
+
+    writer = asyncio.get_running_loop().run_in_executor(None, commit_all)
+    await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(None, go.wait, 10), 11)
+    listed = last_seq(db, agent["id"])  # what the activity list would return
+    assert listed >= 21
+    async with open_stream(aclient, token, query=str(listed)) as sse:
+        streamed = await sse.events(80 - listed)
+    await asyncio.wait_for(writer, 20)
+    assert [int(m.id) for m in streamed] == list(range(listed + 1, 81))
+    assert [m.json()["bet_id"] for m in streamed] == bets[listed:]
+
+
+async def test_200_streams_across_20_agents_get_exactly_their_own_events(aclient, client, db):
+    agents = [factories.make_agent(db) for _ in range(20)]
+    usernames = dict(
+        db.execute("select id, username from agents where id = any(%s)", (agents,)).fetchall()
+    )
+    tokens = {a: login(client, usernames[a]) for a in agents}
+    bets = {a: open_bets(db, a, 5) for a in agents}
+    async with contextlib.AsyncExitStack() as stack:
+        streams = await asyncio.gather(
+            *(stack.enter_async_context(open_stream(aclient, tokens[a])) for a in agents * 10)
+        )
+        for i in range(5):
+            for a in agents:
+                factories.cash_out(db, bets[a][i])
+        results = await asyncio.gather(*(sse.events(5, timeout=30) for sse in streams))
+    for a, got in zip(agents * 10, results, strict=True):
+        assert [m.json()["bet_id"] for m in got] == bets[a]
+        assert [m.id for m in got] == ["1", "2", "3", "4", "5"]
+
+
+async def test_stream_limits_answer_429(start_server, settings, db, client):
+    server = start_server(
+        Settings(database_url=settings.database_url, stream_max_per_agent=2, stream_max_total=3)
+    )
+    names = [factories.unique("agent") for _ in range(2)]
+    for name in names:
+        factories.make_agent(db, name)
+    with httpx.Client(base_url=server.url) as c:
+        first, second = (login(c, n) for n in names)
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as c:
+        async with open_stream(c, first), open_stream(c, first):
+            response = await c.get(STREAM, headers={"Authorization": f"Bearer {first}"})
+            assert response.status_code == 429
+            assert "Too many open streams for this agent" in response.json()["detail"]
+            async with open_stream(c, second):
+                response = await c.get(STREAM, headers={"Authorization": f"Bearer {second}"})
+                assert response.status_code == 429
+                assert "limit" in response.json()["detail"]
+        # Closing frees the places.
+        await wait_until(lambda: not hub_of(server).streams)
+        async with open_stream(c, first), open_stream(c, first):
+            pass
