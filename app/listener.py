@@ -90,6 +90,10 @@ class Hub:
         self.streams: set[Subscription] = set()
         self.listening: set[int] = set()
         self.tasks: set[asyncio.Task[Any]] = set()
+        # Failed connection attempts since the listener was last connected.
+        self.connect_failures = 0
+        # Fan-out of one batch is synchronous: leave a stream room for two.
+        self._batch = max(1, min(FETCH_BATCH, settings.stream_queue_size // 2))
         self._dirty: set[int] = set()
         self._wake = asyncio.Event()
         self._stopping = False
@@ -196,11 +200,14 @@ class Hub:
                 )
             except (psycopg.Error, OSError) as exc:
                 log.warning("listener cannot connect: %s", exc)
+                self.connect_failures += 1
                 delay = min(max(delay * 2, 0.1), MAX_BACKOFF_SECONDS)
                 continue
+            log.info("listener connected")
             if not first:
                 self._metrics.listener_reconnects.inc()
             first, delay = False, 0.1
+            self.connect_failures = 0
             try:
                 await conn.execute("set time zone 'UTC'")
                 # A new connection listens on nothing; every agent with a known
@@ -230,10 +237,10 @@ class Hub:
         for agent_id in sorted(self.listening - self.agents.keys()):
             await conn.execute(sql.SQL("UNLISTEN {}").format(_channel(agent_id)))
             self.listening.discard(agent_id)
-        new = {a: s for a, s in self.agents.items() if s.cursor is None}
-        for agent_id in sorted(new.keys() - self.listening):
+        for agent_id in sorted(self.agents.keys() - self.listening):
             await conn.execute(sql.SQL("LISTEN {}").format(_channel(agent_id)))
             self.listening.add(agent_id)
+        new = {a: s for a, s in self.agents.items() if s.cursor is None}
         if not new:
             return
         # Read after LISTEN: every later commit is announced, every earlier one
@@ -253,7 +260,7 @@ class Hub:
         positions = {a: s.cursor for a, s in wanted.items() if s.cursor is not None}
         if not positions:
             return False
-        rows = await events.events_after(conn, self._queries, positions, FETCH_BATCH)
+        rows = await events.events_after(conn, self._queries, positions, self._batch)
         counts: dict[int, int] = {}
         # No await from here on: cursor and fan-out change together, so a
         # stream that subscribes now sees each event either here or in its replay.
@@ -265,7 +272,7 @@ class Hub:
             agent.cursor = event.seq
             if event.frame is not None:
                 self._fan_out(agent, event)
-        full = {a for a, n in counts.items() if n >= FETCH_BATCH and a in self.agents}
+        full = {a for a, n in counts.items() if n >= self._batch and a in self.agents}
         self._dirty.update(full)
         return bool(full)
 
