@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -13,6 +14,7 @@ import psycopg
 import pytest
 
 from app.config import Settings
+from app.security import token_hash
 from tests import factories
 from tests.conftest import LiveServer, login
 from tests.sse import STREAM, open_stream
@@ -272,12 +274,20 @@ async def test_list_to_stream_hand_off_with_racing_commits(aclient, db, agent, t
     assert [m.json()["bet_id"] for m in streamed] == bets[listed:]
 
 
-async def test_200_streams_across_20_agents_get_exactly_their_own_events(aclient, client, db):
-    agents = [factories.make_agent(db) for _ in range(20)]
-    usernames = dict(
-        db.execute("select id, username from agents where id = any(%s)", (agents,)).fetchall()
+def direct_session(db: psycopg.Connection, agent_id: int) -> str:
+    """A signed-in session without 20 password hashes' worth of waiting."""
+    token = secrets.token_urlsafe(32)
+    db.execute(
+        "insert into agent_sessions (token_hash, agent_id, expires_at)"
+        " values (%s, %s, now() + interval '1 hour')",
+        (token_hash(token), agent_id),
     )
-    tokens = {a: login(client, usernames[a]) for a in agents}
+    return token
+
+
+async def test_200_streams_across_20_agents_get_exactly_their_own_events(aclient, db):
+    agents = [factories.make_agent(db) for _ in range(20)]
+    tokens = {a: direct_session(db, a) for a in agents}
     bets = {a: open_bets(db, a, 5) for a in agents}
     async with contextlib.AsyncExitStack() as stack:
         streams = await asyncio.gather(
