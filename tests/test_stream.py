@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -324,3 +330,42 @@ async def test_stream_limits_answer_429(start_server, settings, db, client):
         await wait_until(lambda: not hub_of(server).streams)
         async with open_stream(c, first), open_stream(c, first):
             pass
+
+
+async def test_sigterm_ends_open_streams_at_once(database_url, db, agent):
+    """uvicorn waits for open responses before the lifespan shutdown: the app
+    must end its streams itself when asked to stop, not after the grace period."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": database_url}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--no-migrate"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=10) as c:
+            async with asyncio.timeout(60):
+                while True:
+                    with contextlib.suppress(httpx.HTTPError):
+                        if (await c.get("/readyz")).status_code == 200:
+                            break
+                    await asyncio.sleep(0.1)  # polling start-up, bounded by the timeout
+            token = direct_session(db, agent["id"])
+            async with open_stream(c, token) as sse:
+                started = time.monotonic()
+                proc.send_signal(signal.SIGTERM)
+                msg = await sse.next(timeout=10)
+                assert msg is not None and "shutting down" in msg.comments[0]
+                assert await sse.next(timeout=10) is None
+                # Well inside uvicorn's 3 s graceful-shutdown timeout.
+                assert time.monotonic() - started < 2.5
+        # uvicorn re-raises the signal once it has shut down (exit status 143).
+        await asyncio.to_thread(proc.wait, 15)
+        assert time.monotonic() - started < 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
