@@ -96,6 +96,7 @@ class Hub:
         self._batch = max(1, min(FETCH_BATCH, settings.stream_queue_size // 2))
         self._dirty: set[int] = set()
         self._wake = asyncio.Event()
+        self._up = asyncio.Event()
         self._stopping = False
 
     # -- streams' side -----------------------------------------------------
@@ -177,6 +178,10 @@ class Hub:
             sub.end(reason)
         self._wake.set()
 
+    async def wait_connected(self) -> None:
+        """Until the listener has connected once (callers bound the wait)."""
+        await self._up.wait()
+
     async def stop(self) -> None:
         self.end_streams("the server is shutting down")
         for task in list(self.tasks):
@@ -228,6 +233,7 @@ class Hub:
             self._wake.clear()
             await self._sync_listens(conn)
             self.connected = True
+            self._up.set()
             more = await self._fetch(conn)
             if more or self._wake.is_set():
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -26,6 +27,10 @@ async def listener_lifespan(app: Litestar) -> AsyncIterator[None]:
     app.state.hub = hub
     app.state.readiness_checks["listener"] = hub.readiness
     await hub.start()
+    # Ready as soon as the app is, when the database is up; when it is not,
+    # start anyway and let /readyz say so until the listener gets through.
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(hub.wait_connected(), settings.db_timeout)
     restore = _end_streams_on_exit_signal(hub)
     try:
         yield
