@@ -24,6 +24,7 @@ from app.config import Settings
 from app.events import Event
 from app.metrics import Metrics
 from app.queries import Queries
+from app.subscriptions import ListenerUnavailable, StreamLimitError, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -34,42 +35,6 @@ FETCH_BATCH = 500
 # would otherwise go unnoticed).
 IDLE_CHECK_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 5.0
-
-
-class StreamLimitError(Exception):
-    """Too many open streams (per agent or per process)."""
-
-
-class ListenerUnavailable(Exception):
-    """The LISTEN connection is down: a new stream could miss events."""
-
-
-class Subscription:
-    """One open stream: its bounded queue and why the hub ended it, if it did."""
-
-    def __init__(self, hub: Hub, agent_id: int, maxsize: int) -> None:
-        self.agent_id = agent_id
-        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize)
-        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.ended: str | None = None
-        self._hub = hub
-
-    def push(self, event: Event) -> bool:
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
-            return False
-        return True
-
-    def end(self, reason: str) -> None:
-        self.ended = reason
-        # Wakes a consumer waiting on an empty queue; a full one is not waiting.
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait(None)
-
-    def close(self) -> None:
-        """Release everything this stream holds; safe to call more than once."""
-        self._hub.release(self)
 
 
 @dataclass(eq=False)
@@ -88,6 +53,8 @@ class Hub:
         self.connected = False
         self.agents: dict[int, _Agent] = {}
         self.streams: set[Subscription] = set()
+        # Open streams per agent, cut-off ones included: they still hold a connection.
+        self._open_per_agent: dict[int, int] = {}
         self.listening: set[int] = set()
         self.tasks: set[asyncio.Task[Any]] = set()
         # Failed connection attempts since the listener was last connected.
@@ -113,16 +80,17 @@ class Hub:
             raise StreamLimitError(
                 f"This server has {len(self.streams)} streams open, its limit: try again later."
             )
-        if agent is not None and len(agent.subs) >= self._settings.stream_max_per_agent:
+        if self._open_per_agent.get(agent_id, 0) >= self._settings.stream_max_per_agent:
             raise StreamLimitError(
                 f"Too many open streams for this agent (limit "
                 f"{self._settings.stream_max_per_agent}): close one and try again."
             )
-        sub = Subscription(self, agent_id, self._settings.stream_queue_size)
+        sub = Subscription(agent_id, self._settings.stream_queue_size, self.release)
         if agent is None:
             agent = self.agents[agent_id] = _Agent()
         agent.subs.add(sub)
         self.streams.add(sub)
+        self._open_per_agent[agent_id] = self._open_per_agent.get(agent_id, 0) + 1
         self._metrics.open_streams.set(len(self.streams))
         if agent.cursor is not None:
             sub.ready.set_result(None)
@@ -142,6 +110,9 @@ class Hub:
         self._detach(sub)
         if sub in self.streams:
             self.streams.discard(sub)
+            left = self._open_per_agent.pop(sub.agent_id) - 1
+            if left:
+                self._open_per_agent[sub.agent_id] = left
             self._metrics.open_streams.set(len(self.streams))
 
     def _detach(self, sub: Subscription) -> None:

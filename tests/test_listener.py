@@ -45,6 +45,12 @@ def open_bets(db: psycopg.Connection, agent_id: int, count: int, **kw: Any) -> l
     return [factories.make_bet(db, customer, **kw) for _ in range(count)]
 
 
+def test_readyz_reports_the_listener(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["listener"] == "ok"
+
+
 async def test_slow_consumer_is_cut_off_without_delaying_others(start_server, settings, db, agent):
     server = start_server(Settings(database_url=settings.database_url, stream_queue_size=8))
     hub = hub_of(server)

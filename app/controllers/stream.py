@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, TooManyRequestsException
@@ -18,8 +18,9 @@ from app import events
 from app.deps import AppSettings, CurrentAgent, Pool, SqlQueries
 from app.errors import RETRY_AFTER_SECONDS
 from app.events import Event
-from app.listener import Hub, ListenerUnavailable, StreamLimitError, Subscription
+from app.listener import Hub
 from app.metrics import Metrics
+from app.subscriptions import ListenerUnavailable, StreamLimitError, Subscription
 
 QUERIES = events.QUERIES
 
@@ -50,7 +51,6 @@ class StreamController(Controller):
     )
     async def stream(
         self,
-        request: Request[Any, Any, Any],
         state: State,
         agent: CurrentAgent,
         pool: Pool,
