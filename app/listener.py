@@ -73,8 +73,11 @@ class Hub:
 
     async def subscribe(self, agent_id: int) -> Subscription:
         """Register a stream; returns once events after this moment will reach it."""
-        if self._stopping or not self.connected:
-            raise ListenerUnavailable("the live stream is reconnecting to the database")
+        # While the listener is reconnecting, a stream of an agent with a known
+        # position is still safe (the catch-up after reconnecting covers it);
+        # a new agent waits below for its LISTEN, within a bound.
+        if self._stopping:
+            raise ListenerUnavailable("the server is shutting down")
         agent = self.agents.get(agent_id)
         if len(self.streams) >= self._settings.stream_max_total:
             raise StreamLimitError(
@@ -174,7 +177,7 @@ class Hub:
                     autocommit=True,
                     connect_timeout=max(1, round(self._settings.db_timeout)),
                 )
-            except (psycopg.Error, OSError) as exc:
+            except Exception as exc:  # whatever the cause: back off and retry
                 log.warning("listener cannot connect: %s", exc)
                 self.connect_failures += 1
                 delay = min(max(delay * 2, 0.1), MAX_BACKOFF_SECONDS)
@@ -193,6 +196,9 @@ class Hub:
                 await self._serve(conn)
             except psycopg.Error as exc:
                 log.warning("listener connection lost: %s", exc)
+            except Exception:
+                # Never let the listener die: reconnect and catch up instead.
+                log.exception("listener failed; reconnecting")
             finally:
                 self.connected = False
                 self.listening.clear()
