@@ -197,6 +197,21 @@ async def test_header_wins_over_the_query_parameter(aclient, db, agent, token):
         assert [m.id for m in await sse.events(1)] == ["3"]
 
 
+async def test_cookie_session_opens_the_stream_and_empty_ids_mean_no_position(
+    server, client, db, agent
+):
+    login(client, agent["username"])
+    [bet] = open_bets(db, agent["id"], 1)
+    cookies = dict(client.cookies)
+    async with (
+        httpx.AsyncClient(base_url=server.url, timeout=10, cookies=cookies) as c,
+        open_stream(c, None, last_event_id="", query=" ") as sse,
+    ):
+        factories.cash_out(db, bet)
+        [msg] = await sse.events(1)
+        assert msg.json()["bet_id"] == bet
+
+
 @pytest.mark.parametrize("position", ["abc", "-1", "1.5", "99", "9" * 40])
 async def test_unknown_position_is_reset(aclient, db, agent, token, position):
     bulk_cash_out(db, open_bets(db, agent["id"], 2))

@@ -73,7 +73,8 @@ class StreamController(Controller):
     ) -> Stream:
         hub: Hub = state.hub
         metrics: Metrics = state.metrics
-        raw = last_event_id_header if last_event_id_header is not None else last_event_id
+        # An empty id means "no position" (as EventSource treats `id:` with no value).
+        raw = (last_event_id_header or "").strip() or (last_event_id or "").strip() or None
         try:
             sub = await hub.subscribe(agent.id)
         except StreamLimitError as exc:
