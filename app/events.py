@@ -18,7 +18,14 @@ from psycopg.rows import dict_row
 from app.queries import Queries
 from app.schemas import ActivityItem
 
-QUERIES = ("stream_last_seq", "stream_last_seqs", "stream_events_after")
+QUERIES = (
+    "stream_last_seq",
+    "stream_last_seqs",
+    "stream_events_after",
+    "stream_snapshot",
+    "stream_session_setup",
+    "ping",
+)
 
 PING_FRAME = ServerSentEventMessage(data=None, comment="ping").encode()
 

@@ -188,7 +188,7 @@ class Hub:
             first, delay = False, 0.1
             self.connect_failures = 0
             try:
-                await conn.execute("set time zone 'UTC'")
+                await conn.execute(self._queries["stream_session_setup"])
                 # A new connection listens on nothing; every agent with a known
                 # position catches up from it once LISTEN is back.
                 self.listening.clear()
@@ -274,7 +274,9 @@ class Hub:
         if waiter in done and not waiter.cancelled():
             waiter.result()  # raises if the connection dropped
         if not done:
-            await asyncio.wait_for(conn.execute("select 1"), self._settings.db_timeout + 3)
+            await asyncio.wait_for(
+                conn.execute(self._queries["ping"]), self._settings.db_timeout + 3
+            )
 
     async def _collect_notifies(self, conn: AsyncConnection[Any]) -> None:
         async for notify in conn.notifies(stop_after=1):

@@ -40,3 +40,11 @@ cross join lateral (
 ) e
 left join cash_out_activity a on a.bet_id = e.bet_id and a.agent_id = c.agent_id
 order by c.agent_id, e.seq;
+
+-- name: stream_snapshot
+-- First statement of the resume transaction: position check and replay read
+-- the same snapshot.
+set transaction isolation level repeatable read;
+
+-- name: stream_session_setup
+set time zone 'UTC';

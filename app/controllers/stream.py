@@ -91,7 +91,7 @@ class StreamController(Controller):
             # Subscribed first, read second: anything committed from here on is
             # in the queue, anything before in the replay; the overlap is skipped.
             async with pool.connection() as conn, conn.transaction():
-                await conn.execute("set transaction isolation level repeatable read")
+                await conn.execute(queries["stream_snapshot"])
                 newest = await events.last_seq(conn, queries, agent.id)
                 start, problem = _position(raw, newest)
                 replay: list[Event] = []
