@@ -31,8 +31,8 @@ log = logging.getLogger(__name__)
 CHANNEL_PREFIX = "cash_out_"
 # Events read per agent per round trip; the rest follow in the next round.
 FETCH_BATCH = 500
-# Without traffic, check the connection this often (a silent network drop
-# would otherwise go unnoticed).
+# How long one run of notifies() waits; after a quiet run the connection is
+# checked with a query.
 IDLE_CHECK_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 5.0
 
@@ -264,25 +264,28 @@ class Hub:
         waiter = asyncio.create_task(self._collect_notifies(conn))
         waker = asyncio.create_task(self._wake.wait())
         try:
-            done, _ = await asyncio.wait(
-                {waiter, waker}, timeout=IDLE_CHECK_SECONDS, return_when=asyncio.FIRST_COMPLETED
-            )
+            await asyncio.wait({waiter, waker}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            # Only a subscription change cancels the wait for notifications.
             for task in (waiter, waker):
                 task.cancel()
             await asyncio.gather(waiter, waker, return_exceptions=True)
-        if waiter in done and not waiter.cancelled():
-            waiter.result()  # raises if the connection dropped
-        if not done:
+        # result() raises if the connection dropped; 0 means a quiet run: make
+        # sure the connection is still there (a silent network drop would
+        # otherwise go unnoticed).
+        if waiter.done() and not waiter.cancelled() and waiter.result() == 0:
             await asyncio.wait_for(
                 conn.execute(self._queries["ping"]), self._settings.db_timeout + 3
             )
 
-    async def _collect_notifies(self, conn: AsyncConnection[Any]) -> None:
-        async for notify in conn.notifies(stop_after=1):
+    async def _collect_notifies(self, conn: AsyncConnection[Any]) -> int:
+        received = 0
+        async for notify in conn.notifies(timeout=IDLE_CHECK_SECONDS, stop_after=1):
+            received += 1
             agent_id = _agent_of(notify.channel)
             if agent_id is not None and agent_id in self.agents:
                 self._dirty.add(agent_id)
+        return received
 
 
 def _channel(agent_id: int) -> sql.Identifier:

@@ -52,11 +52,13 @@ def test_readyz_reports_the_listener(client):
 
 
 async def test_slow_consumer_is_cut_off_without_delaying_others(start_server, settings, db, agent):
-    server = start_server(Settings(database_url=settings.database_url, stream_queue_size=8))
+    server = start_server(Settings(database_url=settings.database_url, stream_queue_size=64))
     hub = hub_of(server)
     with httpx.Client(base_url=server.url) as c:
         token = login(c, agent["username"])
-    bets = open_bets(db, agent["id"], 100, selection="x" * 100_000)
+    # 200 events of 100 kB: more than the slow client's socket buffers and its
+    # queue can hold, and room to spare for a client that reads.
+    bets = open_bets(db, agent["id"], 200, selection="x" * 100_000)
     # A tiny receive buffer: the never-reading client fills up at once.
     tiny = httpx.AsyncHTTPTransport(socket_options=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)])
     async with (
@@ -74,14 +76,14 @@ async def test_slow_consumer_is_cut_off_without_delaying_others(start_server, se
 
         # Committed from another thread so that this loop keeps reading.
         writer = asyncio.get_running_loop().run_in_executor(None, commit_all)
-        received = await fast.events(100, timeout=30)
+        received = await fast.events(200, timeout=60)
         await asyncio.wait_for(writer, 10)
-        assert [int(m.id) for m in received] == list(range(1, 101))
+        assert [int(m.id) for m in received] == list(range(1, 201))
         [agent_state] = hub.agents.values()
         assert len(agent_state.subs) == 1  # only the fast stream is still fed
         cut = [s for s in hub.streams if s.ended is not None]
         assert len(cut) == 1 and "did not read fast enough" in cut[0].ended
-        assert all(s.queue.qsize() <= 8 for s in hub.streams)
+        assert all(s.queue.qsize() <= 64 for s in hub.streams)
         assert metric(server.url, "cashout_feed_stream_cut_offs_total") == 1
 
 
