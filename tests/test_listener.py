@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import socket
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -114,17 +116,23 @@ async def test_no_subscription_task_or_queue_remains_after_clients_leave(server,
 
 
 @pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
-    """A PostgreSQL of this test's own, since the test stops and starts it."""
-    embedded = EmbeddedPostgres(tmp_path)
+def own_postgres() -> Iterator[EmbeddedPostgres]:
+    """A PostgreSQL of this test's own, since the test stops and starts it.
+
+    In a directory of its own under /tmp, not pytest's tmp_path: postgres runs
+    as another user when we are root, and concurrent pytest sessions reset
+    the permissions of pytest's temporary root.
+    """
+    tmp = Path(tempfile.mkdtemp(prefix="cof-restart-"))
+    embedded = EmbeddedPostgres(tmp)
     url = embedded.start()
-    migrate.apply_all(url)
     try:
+        migrate.apply_all(url)
         yield embedded
     finally:
-        # Started again by the test with pg_ctl: stop it the same way if needed.
         with contextlib.suppress(Exception):
             embedded.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def pg_ctl(embedded: EmbeddedPostgres, *args: str) -> None:
