@@ -130,6 +130,10 @@ def own_postgres() -> Iterator[EmbeddedPostgres]:
         migrate.apply_all(url)
         yield embedded
     finally:
+        # pgserver only knows the postmaster it started; the test's restart
+        # made a new one, which pg_ctl stops.
+        with contextlib.suppress(Exception):
+            pg_ctl(embedded, "-m", "fast", "stop")
         with contextlib.suppress(Exception):
             embedded.stop()
         shutil.rmtree(tmp, ignore_errors=True)
