@@ -384,3 +384,11 @@ async def test_sigterm_ends_open_streams_at_once(database_url, db, agent):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_openapi_documents_the_stream(client):
+    doc = client.get("/schema/openapi.json").json()
+    operation = doc["paths"][STREAM]["get"]
+    assert list(operation["responses"]["200"]["content"]) == ["text/event-stream"]
+    assert {p["name"] for p in operation["parameters"]} == {"last_event_id", "Last-Event-ID"}
+    assert {"429", "503"} <= operation["responses"].keys()

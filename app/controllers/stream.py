@@ -11,6 +11,7 @@ from litestar import Controller, get
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, TooManyRequestsException
+from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import Stream
 
@@ -48,6 +49,15 @@ class StreamController(Controller):
             " `event: reset`."
         ),
         opt={SKIP_COMPRESSION: True},
+        responses={
+            200: ResponseSpec(
+                str,
+                media_type="text/event-stream",
+                description="`retry:`, then `cash_out` events, pings, or one `reset`",
+            ),
+            429: ResponseSpec(None, description="Too many open streams (per agent or server)"),
+            503: ResponseSpec(None, description="The database or its listener is unavailable"),
+        },
     )
     async def stream(
         self,
