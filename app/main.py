@@ -20,6 +20,7 @@ from app.controllers.page import PageController
 from app.controllers.stream import StreamController
 from app.deps import APP_DEPENDENCIES
 from app.errors import EXCEPTION_HANDLERS
+from app.gc_tuning import gc_lifespan
 from app.lifespan import database_lifespan
 from app.metrics import Metrics, MetricsController, RequestTimingMiddleware
 from app.paths import STATIC_DIR
@@ -76,7 +77,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ],
         dependencies=APP_DEPENDENCIES,
-        lifespan=[database_lifespan, listener_lifespan],
+        lifespan=[database_lifespan, listener_lifespan, gc_lifespan],
         middleware=[RequestTimingMiddleware()],
         state=State(state),
         exception_handlers=EXCEPTION_HANDLERS,

@@ -9,21 +9,43 @@ select exists (
 
 -- name: activity_totals
 -- Totals over every matching row (not just the page), and the agent's newest
--- stream position read in the same snapshot as the page.
+-- stream position read in the same snapshot as the page. cash_out_totals()
+-- (migration 0007) returns exactly count/sum over cash_out_activity with these
+-- filters, read from a per-agent daily rollup for whole days and from the
+-- rows for the partial days: ~90 rows instead of ~75,000 for a large agent.
 select
-    count(*)                              as total_count,
-    coalesce(sum(cash_out_amount), 0.00)  as total_cash_out_amount,
-    coalesce(sum(profit_loss), 0.00)      as total_profit_loss,
+    t.total_count,
+    t.total_cash_out_amount,
+    t.total_profit_loss,
     (select last_seq::text from cash_out_event_counters
       where agent_id = %(agent_id)s)      as last_event_id
+from cash_out_totals(%(agent_id)s::bigint, %(customer_id)s::bigint,
+                     %(settled_from)s::timestamptz, %(settled_before)s::timestamptz) t;
+
+-- name: activity_page
+-- One page of the list. The page's bet ids are picked first from the index
+-- alone (the view's joins are removed when no joined column is used), then
+-- only those rows are looked up: a deep offset skips index entries instead of
+-- joining every skipped row to bets, users and the events.
+select event_id, bet_id, customer_id, customer_username, selection, stake,
+       cash_out_amount, profit_loss, return_ratio, is_auto_cash_out,
+       cash_out_trigger_reason, placed_at, settled_at
 from cash_out_activity
 where agent_id = %(agent_id)s
-  and (%(customer_id)s::bigint is null or customer_id = %(customer_id)s)
-  and (%(settled_from)s::timestamptz is null or settled_at >= %(settled_from)s)
-  and (%(settled_before)s::timestamptz is null or settled_at < %(settled_before)s);
+  and bet_id in (
+      select bet_id
+      from cash_out_activity
+      where agent_id = %(agent_id)s
+        and (%(customer_id)s::bigint is null or customer_id = %(customer_id)s)
+        and (%(settled_from)s::timestamptz is null or settled_at >= %(settled_from)s)
+        and (%(settled_before)s::timestamptz is null or settled_at < %(settled_before)s)
+      order by settled_at desc, bet_id desc
+      limit %(limit)s offset %(offset)s
+  )
+order by settled_at desc, bet_id desc;
 
 -- name: activity_items
--- The list page, and (limit null = all rows) the CSV export.
+-- Every matching row in list order, streamed by the CSV export (limit null).
 select event_id, bet_id, customer_id, customer_username, selection, stake,
        cash_out_amount, profit_loss, return_ratio, is_auto_cash_out,
        cash_out_trigger_reason, placed_at, settled_at

@@ -19,12 +19,12 @@ SUMMARY = "/api/v1/agent/cash-out/summary"
 # The REST controllers' own queries when they are there (sql/activity.sql,
 # sql/summary.sql), else equivalents from sql/bench.sql.
 APP_QUERIES: dict[str, tuple[str, ...]] = {
-    "activity": ("begin_snapshot", "activity_totals", "activity_items"),
+    "activity": ("begin_snapshot", "activity_totals", "activity_page"),
     "activity_customer": (
         "agent_customer_exists",
         "begin_snapshot",
         "activity_totals",
-        "activity_items",
+        "activity_page",
     ),
     "summary": ("begin_snapshot", "agent_summary", "agent_top_customers"),
     "export": ("activity_items",),
@@ -120,6 +120,6 @@ def _scenarios(case: AgentCase) -> list[Scenario]:
 
 
 def floor_queries(queries: Queries) -> dict[str, tuple[str, ...]]:
-    plan = APP_QUERIES if "activity_items" in queries else BENCH_QUERIES
+    plan = APP_QUERIES if "activity_page" in queries else BENCH_QUERIES
     queries.require([SIGN_IN_QUERY, *(q for names in plan.values() for q in names)])
     return plan

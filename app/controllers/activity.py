@@ -14,7 +14,7 @@ from app.deps import CurrentAgent, Pool, SqlQueries
 from app.filters import DATE_PATTERN, MAX_TZ_LENGTH, ActivityFilter, parse_filter
 from app.schemas import ActivityItem, ActivityPage, ActivityTotals, Pagination
 
-QUERIES = ("begin_snapshot", "agent_customer_exists", "activity_totals", "activity_items")
+QUERIES = ("begin_snapshot", "agent_customer_exists", "activity_totals", "activity_page")
 
 MAX_BIGINT = 2**63 - 1
 
@@ -115,7 +115,7 @@ class ActivityController(Controller):
             assert row is not None
             count, cash_out_amount, profit_loss, last_event_id = row
             items_cur = conn.cursor(row_factory=class_row(ActivityItem))
-            await items_cur.execute(queries["activity_items"], params)
+            await items_cur.execute(queries["activity_page"], params)
             items = await items_cur.fetchall()
         return ActivityPage(
             items=items,
