@@ -44,54 +44,57 @@ def two_workers(database_url):
             time.sleep(0.2)
     try:
         assert ready, "serve --workers 2 did not become ready"
-        workers = psutil.Process(proc.pid).children(recursive=True)
-        yield url, port, [w for w in workers if "python" in (w.name() or "").lower()]
+        children = psutil.Process(proc.pid).children(recursive=True)
+        # uvicorn's workers, not multiprocessing's resource tracker.
+        yield url, port, [w for w in children if "spawn_main" in " ".join(w.cmdline())]
     finally:
         proc.terminate()
         proc.wait(20)
 
 
-def _open_stream(port: int, token: str) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    sock.sendall(
-        f"GET /api/v1/agent/cash-out/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n".encode()
-    )
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = sock.recv(4096)
-        assert chunk, "stream closed before its headers"
-        head += chunk
-    assert head.startswith(b"HTTP/1.1 200"), head[:200]
-    sock.leftover = head.split(b"\r\n\r\n", 1)[1]  # type: ignore[attr-defined]
-    return sock
+class Stream:
+    """One SSE connection read with a plain socket (no client library buffering)."""
 
+    def __init__(self, port: int, token: str) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.sock.sendall(
+            f"GET /api/v1/agent/cash-out/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n".encode()
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(4096)
+            assert chunk, "stream closed before its headers"
+            head += chunk
+        assert head.startswith(b"HTTP/1.1 200"), head[:200]
+        self.data = head.split(b"\r\n\r\n", 1)[1]
 
-def _owner(workers: list[psutil.Process], sock: socket.socket) -> int:
-    """The pid of the worker holding the server side of this client socket."""
-    local_port = sock.getsockname()[1]
-    for worker in workers:
-        for conn in worker.net_connections(kind="tcp"):
-            if conn.raddr and conn.raddr.port == local_port:
-                return worker.pid
-    raise AssertionError("no worker holds this stream")
+    def owner(self, workers: list[psutil.Process]) -> int:
+        """The pid of the worker holding the server side of this connection."""
+        local_port = self.sock.getsockname()[1]
+        for worker in workers:
+            for conn in worker.net_connections(kind="tcp"):
+                if conn.raddr and conn.raddr.port == local_port:
+                    return worker.pid
+        raise AssertionError("no worker holds this stream")
 
+    def bet_ids(self, want: set[int], timeout: float) -> set[int]:
+        deadline = time.monotonic() + timeout
+        seen = {int(m) for m in BET_ID.findall(self.data)}
+        while not want <= seen and time.monotonic() < deadline:
+            self.sock.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                chunk = self.sock.recv(65536)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            self.data += chunk
+            seen = {int(m) for m in BET_ID.findall(self.data)}
+        return seen
 
-def _bet_ids(sock: socket.socket, want: set[int], timeout: float) -> set[int]:
-    seen = {int(m) for m in BET_ID.findall(sock.leftover)}  # type: ignore[attr-defined]
-    data = b""
-    deadline = time.monotonic() + timeout
-    while not want <= seen and time.monotonic() < deadline:
-        sock.settimeout(max(0.05, deadline - time.monotonic()))
-        try:
-            chunk = sock.recv(65536)
-        except TimeoutError:
-            break
-        if not chunk:
-            break
-        data += chunk
-        seen |= {int(m) for m in BET_ID.findall(data)}
-    return seen
+    def close(self) -> None:
+        self.sock.close()
 
 
 @pytest.mark.timeout(120)
@@ -105,20 +108,20 @@ def test_both_workers_deliver_every_event_to_their_streams(two_workers, db):
     with httpx.Client(base_url=url, timeout=10) as client:
         token = login(client, username)
 
-    streams: list[socket.socket] = []
+    streams: list[Stream] = []
     owners: set[int] = set()
     try:
         # The kernel hands each new connection to one worker: open streams
         # until both workers serve at least one.
         while len(owners) < 2 and len(streams) < 16:
-            streams.append(_open_stream(port, token))
-            owners.add(_owner(workers, streams[-1]))
+            streams.append(Stream(port, token))
+            owners.add(streams[-1].owner(workers))
         assert owners == {w.pid for w in workers}
 
         for bet in bets:
             factories.cash_out(db, bet)
-        for sock in streams:
-            assert _bet_ids(sock, set(bets), timeout=15) >= set(bets)
+        for stream in streams:
+            assert stream.bet_ids(set(bets), timeout=15) >= set(bets)
     finally:
-        for sock in streams:
-            sock.close()
+        for stream in streams:
+            stream.close()
