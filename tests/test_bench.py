@@ -43,7 +43,13 @@ def test_bench_smoke_run_writes_every_part(pg_server, bench_db, tmp_path):
     reads = result["read"]
     assert {r["agent"] for r in reads} == {"large", "typical"}
     assert {r["concurrency"] for r in reads} == {1, 4}
-    assert all(r["api_errors"] == 0 and r["api_n"] > 0 and r["sql_n"] > 0 for r in reads), reads
+    failed = [
+        (r["scenario"], r["concurrency"], r["api_error_kinds"])
+        for r in reads
+        if r["api_errors"] or r["sql_errors"]
+    ]
+    assert not failed
+    assert [r for r in reads if not (r["api_n"] > 0 and r["sql_n"] > 0)] == []
 
     (stream,) = result["stream"]
     assert stream["opened"] == 30
