@@ -70,7 +70,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate", type=float, default=1_000.0, help="cash-outs per second (stream)")
     p.add_argument("--stream-duration", type=float, default=15.0)
     p.add_argument("--writers", type=_ints, default=[1, 8])
-    p.add_argument("--write-duration", type=float, default=8.0)
+    p.add_argument("--write-duration", type=float, default=6.0)
     p.add_argument(
         "--serve-checkout",
         type=Path,
