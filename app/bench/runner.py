@@ -181,7 +181,12 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
             )
         if "write" in parts:
             result["write"] = writes.run(
-                url, queries, args.writers, args.write_duration, args.batch, max_bets=200_000
+                url,
+                queries,
+                args.writers,
+                args.write_duration,
+                args.batch,
+                max_bets=max(2_000, round(200_000 * args.scale)),
             )
     json_path, md_path = write(result, args.out)
     print(markdown(result))
