@@ -89,6 +89,9 @@ def _queue(admin: psycopg.Connection[TupleRow], queries: Queries, n: int) -> Non
     missing = n - int(count[0]) if count else n
     if missing > 0:  # the platform keeps placing bets; so does the benchmark
         admin.execute(queries["bench_place_open_bets"], {"n": missing})
+    # Fresh statistics: after earlier runs used the open bets up, a stale
+    # estimate of one open bet makes the planner scan every open bet per UPDATE.
+    admin.execute("analyze bets")
     admin.execute(queries["bench_queue_drop"])
     admin.execute(queries["bench_queue_create"])
     admin.execute(queries["bench_queue_fill"], {"n": n})
