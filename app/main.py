@@ -14,7 +14,7 @@ from litestar.static_files import create_static_files_router
 from app import auth
 from app.config import Settings
 from app.controllers import auth as auth_controller
-from app.controllers import health
+from app.controllers import health, session
 from app.controllers.agent import AgentController
 from app.controllers.page import PageController
 from app.deps import APP_DEPENDENCIES
@@ -22,8 +22,14 @@ from app.errors import EXCEPTION_HANDLERS
 from app.lifespan import database_lifespan
 from app.paths import STATIC_DIR
 from app.queries import Queries
+from app.security_headers import add_security_headers
 
-REQUIRED_QUERIES = (*auth.QUERIES, *auth_controller.QUERIES, *health.QUERIES)
+REQUIRED_QUERIES = (
+    *auth.QUERIES,
+    *auth_controller.QUERIES,
+    *health.QUERIES,
+    *session.QUERIES,
+)
 
 MAX_REQUEST_BODY_BYTES = 64 * 1024
 
@@ -46,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             auth_controller.AuthController,
+            session.SessionController,
             agent_router,
             health.HealthController,
             PageController,
@@ -55,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies=APP_DEPENDENCIES,
         lifespan=[database_lifespan],
+        before_send=[add_security_headers],
         state=State(state),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_REQUEST_BODY_BYTES,

@@ -36,6 +36,10 @@ class LoginResponse(msgspec.Struct):
     agent: Agent
 
 
+class SessionState(msgspec.Struct):
+    agent: Agent | None
+
+
 class Health(msgspec.Struct):
     status: str
     checks: dict[str, str] = msgspec.field(default_factory=dict)
