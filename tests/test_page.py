@@ -23,6 +23,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests import factories
+from app.config import Settings
+from app.main import create_app
 from tests.conftest import LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -163,8 +165,8 @@ def test_sign_in_form_opens_the_feed(tab: Tab, agent: dict[str, Any]) -> None:
     tab.goto("/")
     page = tab.page
     expect(page.get_by_role("heading", name="Cash-out feed")).to_be_visible()
-    page.get_by_label("Username").fill(agent["username"])
-    page.get_by_label("Password").fill(agent["password"])
+    page.get_by_label("Username", exact=True).fill(agent["username"])
+    page.get_by_label("Password", exact=True).fill(agent["password"])
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("#agent-name")).to_have_text(agent["username"].title())
     expect(page.locator("#signin-view")).to_be_hidden()
@@ -177,12 +179,12 @@ def test_wrong_password_shows_a_clear_message(tab: Tab, agent: dict[str, Any]) -
     tab.allow_error(r"status of 401")  # the browser logs the login's 401 itself
     tab.goto("/")
     page = tab.page
-    page.get_by_label("Username").fill(agent["username"])
-    page.get_by_label("Password").fill("not the password")
+    page.get_by_label("Username", exact=True).fill(agent["username"])
+    page.get_by_label("Password", exact=True).fill("not the password")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_have_text(re.compile("Wrong username or password"))
     expect(page.locator("#feed-view")).to_be_hidden()
-    expect(page.get_by_label("Password")).to_have_value("not the password")
+    expect(page.get_by_label("Password", exact=True)).to_have_value("not the password")
 
 
 def test_sign_out_returns_to_sign_in_and_ends_the_session(tab: Tab, agent: dict[str, Any]) -> None:
@@ -202,3 +204,297 @@ def test_a_401_returns_to_sign_in(tab: Tab, agent: dict[str, Any], db: psycopg.C
     page.get_by_role("tab", name="7d").click()
     expect(page.locator("#signin-view")).to_be_visible()
     expect(page.locator("#signin-notice")).to_contain_text("session has ended")
+
+
+# ---- the list ----------------------------------------------------------------------------
+
+GAIN, LOSS, ZERO = "rgb(4, 108, 78)", "rgb(185, 28, 28)", "rgb(74, 85, 101)"
+
+
+def test_rows_show_profit_loss_colours_badges_and_reasons(
+    tab: Tab, agent: dict[str, Any], db: psycopg.Connection
+) -> None:
+    jdoe = factories.make_customer(db, agent["id"], factories.unique("jdoe"))
+    now = datetime.now(UTC)
+    gain = settled(db, jdoe, "10.00", "12.50", at=now - timedelta(minutes=1), auto=True,
+                   reason="auto_profit_target")
+    loss = settled(db, jdoe, "20.00", "15.00", at=now - timedelta(minutes=2), auto=True,
+                   reason="auto_stop_loss")
+    even = settled(db, jdoe, "8.00", "8.00", at=now - timedelta(minutes=3), reason="manual")
+    odd = settled(db, jdoe, "4.00", "5.00", at=now - timedelta(minutes=4), auto=True,
+                  reason="auto_trailing_stop")
+    page = tab.open_feed(agent["username"])
+    assert bet_ids(page) == [gain, loss, even, odd]  # newest first
+
+    expected = {
+        gain: ("+2.50", "pl-gain", GAIN, "Profit target", True),
+        loss: ("−5.00", "pl-loss", LOSS, "Stop loss", True),
+        even: ("±0.00", "pl-zero", ZERO, "Manual", False),
+        odd: ("+1.00", "pl-gain", GAIN, "Trailing stop", True),
+    }
+    for bet_id, (amount, kind, colour, reason, auto) in expected.items():
+        row = row_for(page, bet_id)
+        pl = row.locator(".cell-pl .pl")
+        expect(pl.locator(".pl-amount")).to_have_text(amount)
+        expect(pl).to_have_class(re.compile(kind))
+        expect(pl).to_have_css("color", colour)
+        expect(pl.locator(".pl-icon")).to_have_text({"pl-gain": "▲", "pl-loss": "▼"}.get(kind, "●"))
+        expect(row.locator(".reason")).to_have_text(reason)
+        expect(row.locator(".badge-auto")).to_have_count(1 if auto else 0)
+    assert len({GAIN, LOSS, ZERO}) == 3
+
+    first = row_for(page, gain)
+    expect(first.locator(".cell-customer")).to_have_text(re.compile("^jdoe"))
+    expect(first.locator(".cell-stake")).to_have_text("10.00")
+    expect(first.locator(".cell-amount")).to_have_text("12.50")
+    expect(first.locator(".cell-ratio")).to_have_text("1.2500×")
+    expect(first.locator(".badge-auto")).to_have_text("Auto")
+    when = first.locator("time")
+    expect(when).to_have_text(re.compile("minute ago|seconds ago"))
+    assert when.get_attribute("datetime") is not None
+    assert re.search(r"2\d{3}", when.get_attribute("title") or "")
+    when.focus()
+    expect(when).to_be_focused()
+
+
+def test_empty_list_says_so(tab: Tab, agent: dict[str, Any]) -> None:
+    page = tab.open_feed(agent["username"])
+    expect(page.locator("#list-state")).to_have_text(re.compile("No cash-outs yet"))
+    expect(page.locator("#activity")).to_be_hidden()
+    expect(page.locator("#total-count")).to_have_text("0")
+    expect(page.locator("#total-pl")).to_have_text("±0.00")
+
+
+def test_load_more_appends_the_next_page(
+    tab: Tab, agent: dict[str, Any], db: psycopg.Connection
+) -> None:
+    customer = factories.make_customer(db, agent["id"])
+    now = datetime.now(UTC)
+    ids = [settled(db, customer, "10.00", "11.00", at=now - timedelta(minutes=i)) for i in range(25)]
+    page = tab.open_feed(agent["username"])
+    expect(rows(page)).to_have_count(20)
+    expect(page.locator("#total-count")).to_have_text("25")
+    page.get_by_role("button", name="Load more").click()
+    expect(rows(page)).to_have_count(25)
+    expect(page.get_by_role("button", name="Load more")).to_be_hidden()
+    assert bet_ids(page) == ids  # newest first, each once
+
+
+def test_filter_by_customer_narrows_list_totals_and_url(
+    tab: Tab, agent: dict[str, Any], db: psycopg.Connection
+) -> None:
+    alice = factories.make_customer(db, agent["id"], factories.unique("alice"))
+    bob = factories.make_customer(db, agent["id"], factories.unique("bob"))
+    now = datetime.now(UTC)
+    mine = [settled(db, alice, "10.00", "13.10", at=now - timedelta(minutes=i)) for i in (1, 3)]
+    settled(db, bob, "10.00", "2.00", at=now - timedelta(minutes=2))
+    page = tab.open_feed(agent["username"])
+    expect(rows(page)).to_have_count(3)
+    page.get_by_label("Customer", exact=True).select_option(str(alice))
+    expect(rows(page)).to_have_count(2)
+    assert bet_ids(page) == mine
+    expect(page.locator("#total-count")).to_have_text("2")
+    expect(page.locator("#total-amount")).to_have_text("26.20")
+    expect(page.locator("#total-pl")).to_have_text("+6.20")
+    assert f"customer_id={alice}" in page.url
+
+
+def test_filter_by_date_reads_dates_in_the_browsers_time_zone(
+    open_tab: Callable[..., Tab], agent: dict[str, Any], db: psycopg.Connection
+) -> None:
+    tab = open_tab(timezone_id="Asia/Tokyo")  # UTC+9, no DST
+    customer = factories.make_customer(db, agent["id"])
+    # 21 Nov 01:00 in Tokyo, but still 20 Nov in UTC.
+    tokyo_21st = settled(db, customer, "10.00", "12.00", at=datetime(2026, 11, 20, 16, 0, tzinfo=UTC))
+    settled(db, customer, "10.00", "9.00", at=datetime(2026, 11, 20, 14, 0, tzinfo=UTC))  # 20th 23:00
+    settled(db, customer, "10.00", "9.00", at=datetime(2026, 11, 21, 15, 0, tzinfo=UTC))  # 22nd 00:00
+    page = tab.open_feed(agent["username"])
+    expect(rows(page)).to_have_count(3)
+    page.get_by_label("From", exact=True).fill("2026-11-21")
+    page.get_by_label("To", exact=True).fill("2026-11-21")
+    expect(rows(page)).to_have_count(1)
+    assert bet_ids(page) == [tokyo_21st]
+    expect(page.locator("#total-pl")).to_have_text("+2.00")
+    assert "date_from=2026-11-21" in page.url and "date_to=2026-11-21" in page.url
+
+
+def test_from_after_to_is_refused_in_words(tab: Tab, agent: dict[str, Any]) -> None:
+    page = tab.open_feed(agent["username"])
+    page.get_by_label("From", exact=True).fill("2026-11-22")
+    page.get_by_label("To", exact=True).fill("2026-11-21")
+    expect(page.locator("#filter-error")).to_have_text(re.compile("after"))
+    assert "date_to" not in page.url
+
+
+def test_reload_keeps_the_filters(tab: Tab, agent: dict[str, Any], db: psycopg.Connection) -> None:
+    alice = factories.make_customer(db, agent["id"])
+    bob = factories.make_customer(db, agent["id"])
+    keep = settled(db, alice, "10.00", "12.00", at=datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
+    settled(db, alice, "10.00", "12.00", at=datetime(2026, 11, 18, 12, 0, tzinfo=UTC))
+    settled(db, bob, "10.00", "12.00", at=datetime(2026, 11, 20, 13, 0, tzinfo=UTC))
+    page = tab.open_feed(agent["username"])
+    page.get_by_label("Customer", exact=True).select_option(str(alice))
+    page.get_by_label("From", exact=True).fill("2026-11-19")
+    page.get_by_role("tab", name="30d").click()
+    expect(rows(page)).to_have_count(1)
+    page.reload()
+    expect(page.get_by_label("Customer", exact=True)).to_have_value(str(alice))
+    expect(page.get_by_label("From", exact=True)).to_have_value("2026-11-19")
+    expect(page.get_by_role("tab", name="30d")).to_have_attribute("aria-selected", "true")
+    expect(rows(page)).to_have_count(1)
+    assert bet_ids(page) == [keep]
+    page.get_by_role("button", name="Clear filters").click()
+    expect(rows(page)).to_have_count(3)
+    page.go_back()
+    expect(rows(page)).to_have_count(1)
+    expect(page.get_by_label("Customer", exact=True)).to_have_value(str(alice))
+
+
+# ---- the summary -----------------------------------------------------------------------
+
+
+def test_summary_shows_every_metric_and_top_customers(
+    tab: Tab, agent: dict[str, Any], db: psycopg.Connection
+) -> None:
+    alice = factories.make_customer(db, agent["id"], factories.unique("alice"))
+    bob = factories.make_customer(db, agent["id"], factories.unique("bob"))
+    now = datetime.now(UTC)
+    settled(db, alice, "10.00", "12.50", at=now - timedelta(hours=1), auto=True,
+            reason="auto_profit_target")
+    settled(db, alice, "10.00", "5.00", at=now - timedelta(hours=2))
+    settled(db, bob, "20.00", "20.00", at=now - timedelta(hours=3))
+    settled(db, bob, "30.00", "45.00", at=now - timedelta(days=3))  # only in 7d and 30d
+    page = tab.open_feed(agent["username"])
+    metrics = {
+        "total_cash_outs": "3",
+        "unique_customers": "2",
+        "total_stake": "40.00",
+        "total_cash_out_amount": "37.50",
+        "net_profit_loss": "−2.50",
+        "auto_cash_out_count": "1",
+        "auto_cash_out_percentage": "33.33 %",
+        "avg_return_ratio": "0.9167×",
+    }
+    for name, text in metrics.items():
+        expect(page.locator(f"#m-{name}")).to_contain_text(text)
+    expect(page.locator("#m-net_profit_loss .pl")).to_have_class(re.compile("pl-loss"))
+    top = page.locator("#top-customers li")
+    expect(top).to_have_count(2)
+    expect(top.nth(0)).to_contain_text("2 cash-outs")
+    page.get_by_role("tab", name="7d").click()
+    expect(page.locator("#m-total_cash_outs")).to_have_text("4")
+    expect(page.locator("#m-net_profit_loss")).to_contain_text("+12.50")
+    page.get_by_role("tab", name="7d").press("ArrowRight")
+    expect(page.get_by_role("tab", name="30d")).to_be_focused()
+    expect(page.get_by_role("tab", name="30d")).to_have_attribute("aria-selected", "true")
+
+
+# ---- live ----------------------------------------------------------------------------------
+
+
+def test_live_cash_out_appears_on_top_with_a_toast_and_new_totals(
+    tab: Tab, agent: dict[str, Any], db: psycopg.Connection
+) -> None:
+    customer = factories.make_customer(db, agent["id"], factories.unique("live"))
+    older = settled(db, customer, "10.00", "12.35", at=datetime.now(UTC) - timedelta(minutes=5))
+    page = tab.open_feed(agent["username"])
+    tab.wait_live()
+    expect(page.locator("#total-count")).to_have_text("1")
+    expect(page.locator("#total-amount")).to_have_text("12.35")
+    expect(page.locator("#total-pl")).to_have_text("+2.35")
+
+    bet = factories.make_bet(db, customer, stake="10.10")
+    factories.cash_out(db, bet, amount="7.05", auto=True, reason="auto_stop_loss")
+
+    new_row = page.locator("#activity-body tr").first
+    expect(new_row).to_have_attribute("data-bet-id", str(bet), timeout=LIVE_TIMEOUT_MS)
+    expect(new_row).to_have_class(re.compile("is-new"))
+    expect(new_row.locator(".pl-amount")).to_have_text("−3.05")
+    expect(new_row.locator(".reason")).to_have_text("Stop loss")
+    toast = page.locator("#toasts .toast")
+    expect(toast).to_have_count(1, timeout=LIVE_TIMEOUT_MS)
+    expect(toast).to_contain_text("New cash-out")
+    expect(toast).to_contain_text("−3.05")
+    expect(page.locator("#total-count")).to_have_text("2")
+    expect(page.locator("#total-amount")).to_have_text("19.40")  # 12.35 + 7.05, exactly
+    expect(page.locator("#total-pl")).to_have_text("−0.70")  # 2.35 − 3.05
+    assert bet_ids(page) == [bet, older]
+    # The summary refreshes itself (debounced) after the event.
+    expect(page.locator("#m-total_cash_outs")).to_have_text("2")
+
+
+def test_many_cash_outs_at_once_make_one_grouped_toast(
+    tab: Tab, agent: dict[str, Any], db: psycopg.Connection
+) -> None:
+    customer = factories.make_customer(db, agent["id"])
+    bets = [factories.make_bet(db, customer, stake="1.00") for _ in range(4)]
+    page = tab.open_feed(agent["username"])
+    tab.wait_live()
+    with db.transaction():
+        for bet in bets:
+            factories.cash_out(db, bet, amount="1.10")
+    expect(rows(page)).to_have_count(4, timeout=LIVE_TIMEOUT_MS)
+    toast = page.locator("#toasts .toast")
+    expect(toast).to_have_count(1)
+    expect(toast).to_contain_text("4 new cash-outs")
+    expect(toast).to_contain_text("+0.40")
+    expect(page.locator("#toasts")).to_have_attribute("aria-live", "polite")
+    expect(page.locator("#total-amount")).to_have_text("4.40")
+    assert sorted(bet_ids(page)) == sorted(bets)
+
+
+def test_live_cash_outs_outside_the_filter_stay_out(
+    tab: Tab, agent: dict[str, Any], db: psycopg.Connection
+) -> None:
+    alice = factories.make_customer(db, agent["id"])
+    bob = factories.make_customer(db, agent["id"])
+    bobs_bet = factories.make_bet(db, bob)
+    alices_bet = factories.make_bet(db, alice)
+    page = tab.open_feed(agent["username"], f"/?customer_id={alice}")
+    tab.wait_live()
+    factories.cash_out(db, bobs_bet, amount="3.00")
+    factories.cash_out(db, alices_bet, amount="4.00")  # commits after Bob's, so arrives after it
+    expect(rows(page)).to_have_count(1, timeout=LIVE_TIMEOUT_MS)
+    assert bet_ids(page) == [alices_bet]
+    expect(page.locator("#total-count")).to_have_text("1")
+    expect(page.locator("#total-amount")).to_have_text("4.00")
+
+
+def test_reset_after_a_long_absence_reloads_the_list(
+    tab: Tab, agent: dict[str, Any], db: psycopg.Connection, server: LiveServer,
+    settings: Settings
+) -> None:
+    tab.allow_error(r"ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_CONNECTION_RESET|ERR_INCOMPLETE_CHUNKED_ENCODING")
+    customer = factories.make_customer(db, agent["id"])
+    first = factories.make_bet(db, customer)
+    page = tab.open_feed(agent["username"])
+    tab.wait_live()
+    factories.cash_out(db, first, amount="1.50")
+    expect(rows(page)).to_have_count(1, timeout=LIVE_TIMEOUT_MS)
+
+    # The server goes away; meanwhile more cash-outs commit than the stream replays.
+    port = int(server.url.rsplit(":", 1)[1])
+    server.stop()
+    expect(page.locator("#live-indicator")).not_to_have_attribute("data-status", "live")
+    db.execute(
+        "insert into bets (user_id, stake, odds, selection, status, placed_at)"
+        " select %s, 1.00, 2.0, 'Burst ' || g, 'open', now() from generate_series(1, 1005) g",
+        (customer,),
+    )
+    db.execute(
+        "update bets set status = 'cashed_out', cash_out_amount = 1.50, settled_at = now()"
+        " where user_id = %s and status = 'open'",
+        (customer,),
+    )
+    again = LiveServer(create_app(settings))
+    again.server.config.port = port  # the page's origin must stay the same
+    again.start()
+    try:
+        # The stream answers the stale position with `reset`; the page reloads the list.
+        expect(page.locator("#total-count")).to_have_text("1,006", timeout=20000)
+        expect(rows(page)).to_have_count(20)
+        tab.wait_live()
+        expect(page.locator("#toasts")).not_to_contain_text("new cash-outs")  # a reload, not news
+    finally:
+        tab.context.close()
+        again.stop()

@@ -5,7 +5,6 @@ import { byId, show } from "./dom.js";
 import { apiParams, matches } from "./filters.js";
 import { toCents, formatCents, kindOf } from "./money.js";
 import { renderRow, refreshTimes } from "./row.js";
-import { plural } from "./format.js";
 
 const PAGE_SIZE = 20;
 const ACTIVITY = "/api/v1/agent/cash-out/activity";
@@ -58,6 +57,7 @@ export class Feed {
       page = await this.fetchPage(0);
     } catch (error) {
       if (generation !== this.generation) return undefined;
+      this.lastError = error;
       this.setState("error", `Couldn't load the cash-outs. ${error.message}`);
       this.renderTotals();
       return undefined;
@@ -175,7 +175,7 @@ export class Feed {
       pl.className = "";
       return;
     }
-    count.textContent = plural(this.totals.count, "cash-out", "cash-outs");
+    count.textContent = this.totals.count.toLocaleString();
     amount.textContent = formatCents(this.totals.amount);
     const kind = kindOf(this.totals.pl);
     pl.textContent = formatCents(this.totals.pl, { signed: true });

@@ -34,13 +34,13 @@ export class LiveStream {
     this.open("connecting");
   }
 
-  stop() {
+  stop(status = "offline") {
     this.running = false;
     clearTimeout(this.timer);
     this.timer = null;
     if (this.source) this.source.close();
     this.source = null;
-    this.setStatus("offline");
+    this.setStatus(status);
   }
 
   open(status) {
@@ -77,7 +77,14 @@ export class LiveStream {
     });
     source.addEventListener("error", () => {
       if (source !== this.source) return;
-      if (source.readyState === EventSource.CLOSED) {
+      if (this.position === null || this.position === undefined) {
+        // Nothing seen yet, so a reconnect could only start "from now" and might
+        // miss what commits meanwhile: start over from a fresh list instead.
+        source.close();
+        this.source = null;
+        this.setStatus("reconnecting");
+        this.onReset("no position to resume from");
+      } else if (source.readyState === EventSource.CLOSED) {
         source.close();
         this.source = null;
         this.retryLater();
@@ -103,7 +110,10 @@ export class LiveStream {
     // EventSource; asking the API tells them apart (a 401 there ends the page's session).
     const ok = await this.checkSession();
     if (!this.running || this.source !== null) return;
-    if (ok) this.open("reconnecting");
+    if (ok && (this.position === null || this.position === undefined)) {
+      this.setStatus("reconnecting");
+      this.onReset("no position to resume from");
+    } else if (ok) this.open("reconnecting");
     else this.retryLater();
   }
 

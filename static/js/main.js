@@ -16,6 +16,7 @@ const page = {
   filters: readFilters(location.search),
   customersLoaded: false,
   resets: [],
+  retryTimer: null,
 };
 
 const feed = new Feed();
@@ -120,6 +121,7 @@ byId("signin-form").addEventListener("submit", async (event) => {
 
 function leaveFeed() {
   page.agent = null;
+  clearTimeout(page.retryTimer);
   stream.stop();
   summary.stop();
   toaster.clear();
@@ -180,8 +182,9 @@ async function loadCustomers() {
   }
 }
 
-async function reloadList({ throttle = false } = {}) {
-  stream.stop();
+async function reloadList({ throttle = false, attempt = 0 } = {}) {
+  clearTimeout(page.retryTimer);
+  stream.stop(attempt > 0 || throttle ? "reconnecting" : "connecting");
   if (throttle) {
     const now = Date.now();
     page.resets = page.resets.filter((at) => now - at < RESET_WINDOW_MS);
@@ -191,9 +194,17 @@ async function reloadList({ throttle = false } = {}) {
       if (page.agent === null) return;
     }
   }
+  const generation = feed.generation + 1;
   const lastEventId = await feed.reload(page.filters);
-  if (lastEventId !== undefined && page.agent !== null) stream.start(lastEventId);
-  updateExportLink();
+  if (page.agent === null || feed.generation !== generation) return;
+  if (lastEventId !== undefined) {
+    stream.start(lastEventId);
+  } else if (!(feed.lastError?.status >= 400 && feed.lastError?.status < 500)) {
+    // The list failed (server away, database down): try again by itself, backing off.
+    stream.stop(navigator.onLine ? "reconnecting" : "offline");
+    const delay = Math.min(30000, 2000 * 2 ** Math.min(attempt, 4));
+    page.retryTimer = setTimeout(() => reloadList({ attempt: attempt + 1 }), delay);
+  }
 }
 
 function syncControls() {
