@@ -14,7 +14,6 @@ import re
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,9 @@ import psycopg
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests import factories
 from app.config import Settings
 from app.main import create_app
+from tests import factories
 from tests.conftest import LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -66,9 +65,7 @@ class Tab:
         self.page: Page = context.new_page()
         self.errors: list[str] = []
         self.allowed: list[re.Pattern[str]] = []
-        self.page.on(
-            "console", lambda m: self.errors.append(m.text) if m.type == "error" else None
-        )
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
 
     def allow_error(self, pattern: str) -> None:
@@ -126,8 +123,17 @@ def tab(open_tab: Callable[..., Tab]) -> Tab:
 # ---- test data ------------------------------------------------------------------------
 
 
-def settled(db: psycopg.Connection, user_id: int, stake: str, amount: str, *, at: datetime,
-            auto: bool = False, reason: str | None = "manual", selection: str | None = None) -> int:
+def settled(
+    db: psycopg.Connection,
+    user_id: int,
+    stake: str,
+    amount: str,
+    *,
+    at: datetime,
+    auto: bool = False,
+    reason: str | None = "manual",
+    selection: str | None = None,
+) -> int:
     """A bet that was cashed out in the past (a backfill: in the list, not on the stream)."""
     return factories.make_bet(
         db,
@@ -200,6 +206,7 @@ def test_sign_out_returns_to_sign_in_and_ends_the_session(tab: Tab, agent: dict[
 def test_a_401_returns_to_sign_in(tab: Tab, agent: dict[str, Any], db: psycopg.Connection) -> None:
     tab.allow_error(r"status of 401")
     page = tab.open_feed(agent["username"])
+    tab.wait_live()
     db.execute("update agent_sessions set revoked_at = now() where agent_id = %s", (agent["id"],))
     page.get_by_role("tab", name="7d").click()
     expect(page.locator("#signin-view")).to_be_visible()
@@ -216,13 +223,34 @@ def test_rows_show_profit_loss_colours_badges_and_reasons(
 ) -> None:
     jdoe = factories.make_customer(db, agent["id"], factories.unique("jdoe"))
     now = datetime.now(UTC)
-    gain = settled(db, jdoe, "10.00", "12.50", at=now - timedelta(minutes=1), auto=True,
-                   reason="auto_profit_target")
-    loss = settled(db, jdoe, "20.00", "15.00", at=now - timedelta(minutes=2), auto=True,
-                   reason="auto_stop_loss")
+    gain = settled(
+        db,
+        jdoe,
+        "10.00",
+        "12.50",
+        at=now - timedelta(minutes=1),
+        auto=True,
+        reason="auto_profit_target",
+    )
+    loss = settled(
+        db,
+        jdoe,
+        "20.00",
+        "15.00",
+        at=now - timedelta(minutes=2),
+        auto=True,
+        reason="auto_stop_loss",
+    )
     even = settled(db, jdoe, "8.00", "8.00", at=now - timedelta(minutes=3), reason="manual")
-    odd = settled(db, jdoe, "4.00", "5.00", at=now - timedelta(minutes=4), auto=True,
-                  reason="auto_trailing_stop")
+    odd = settled(
+        db,
+        jdoe,
+        "4.00",
+        "5.00",
+        at=now - timedelta(minutes=4),
+        auto=True,
+        reason="auto_trailing_stop",
+    )
     page = tab.open_feed(agent["username"])
     assert bet_ids(page) == [gain, loss, even, odd]  # newest first
 
@@ -270,7 +298,9 @@ def test_load_more_appends_the_next_page(
 ) -> None:
     customer = factories.make_customer(db, agent["id"])
     now = datetime.now(UTC)
-    ids = [settled(db, customer, "10.00", "11.00", at=now - timedelta(minutes=i)) for i in range(25)]
+    ids = [
+        settled(db, customer, "10.00", "11.00", at=now - timedelta(minutes=i)) for i in range(25)
+    ]
     page = tab.open_feed(agent["username"])
     expect(rows(page)).to_have_count(20)
     expect(page.locator("#total-count")).to_have_text("25")
@@ -305,9 +335,15 @@ def test_filter_by_date_reads_dates_in_the_browsers_time_zone(
     tab = open_tab(timezone_id="Asia/Tokyo")  # UTC+9, no DST
     customer = factories.make_customer(db, agent["id"])
     # 21 Nov 01:00 in Tokyo, but still 20 Nov in UTC.
-    tokyo_21st = settled(db, customer, "10.00", "12.00", at=datetime(2026, 11, 20, 16, 0, tzinfo=UTC))
-    settled(db, customer, "10.00", "9.00", at=datetime(2026, 11, 20, 14, 0, tzinfo=UTC))  # 20th 23:00
-    settled(db, customer, "10.00", "9.00", at=datetime(2026, 11, 21, 15, 0, tzinfo=UTC))  # 22nd 00:00
+    tokyo_21st = settled(
+        db, customer, "10.00", "12.00", at=datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
+    )
+    settled(
+        db, customer, "10.00", "9.00", at=datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
+    )  # 20th 23:00
+    settled(
+        db, customer, "10.00", "9.00", at=datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
+    )  # 22nd 00:00
     page = tab.open_feed(agent["username"])
     expect(rows(page)).to_have_count(3)
     page.get_by_label("From", exact=True).fill("2026-11-21")
@@ -359,8 +395,15 @@ def test_summary_shows_every_metric_and_top_customers(
     alice = factories.make_customer(db, agent["id"], factories.unique("alice"))
     bob = factories.make_customer(db, agent["id"], factories.unique("bob"))
     now = datetime.now(UTC)
-    settled(db, alice, "10.00", "12.50", at=now - timedelta(hours=1), auto=True,
-            reason="auto_profit_target")
+    settled(
+        db,
+        alice,
+        "10.00",
+        "12.50",
+        at=now - timedelta(hours=1),
+        auto=True,
+        reason="auto_profit_target",
+    )
     settled(db, alice, "10.00", "5.00", at=now - timedelta(hours=2))
     settled(db, bob, "20.00", "20.00", at=now - timedelta(hours=3))
     settled(db, bob, "30.00", "45.00", at=now - timedelta(days=3))  # only in 7d and 30d
@@ -461,10 +504,11 @@ def test_live_cash_outs_outside_the_filter_stay_out(
 
 
 def test_reset_after_a_long_absence_reloads_the_list(
-    tab: Tab, agent: dict[str, Any], db: psycopg.Connection, server: LiveServer,
-    settings: Settings
+    tab: Tab, agent: dict[str, Any], db: psycopg.Connection, server: LiveServer, settings: Settings
 ) -> None:
-    tab.allow_error(r"ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_CONNECTION_RESET|ERR_INCOMPLETE_CHUNKED_ENCODING")
+    tab.allow_error(
+        r"ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|ERR_CONNECTION_RESET|ERR_INCOMPLETE_CHUNKED_ENCODING"
+    )
     customer = factories.make_customer(db, agent["id"])
     first = factories.make_bet(db, customer)
     page = tab.open_feed(agent["username"])
@@ -498,3 +542,187 @@ def test_reset_after_a_long_absence_reloads_the_list(
     finally:
         tab.context.close()
         again.stop()
+
+
+# ---- layout, accessibility, security -----------------------------------------------------
+
+
+def seed_a_busy_day(db: psycopg.Connection, agent_id: int) -> None:
+    names = ["jdoe", "asmith", "mbrown_with_a_rather_long_username"]
+    customers = [factories.make_customer(db, agent_id, factories.unique(n)) for n in names]
+    now = datetime.now(UTC)
+    amounts = ["12.50", "7.25", "10.00", "31.40"]
+    reasons = ["auto_profit_target", "manual", "auto_stop_loss", "manual", "auto_threshold"]
+    for i in range(24):
+        reason = reasons[i % 5]
+        settled(
+            db,
+            customers[i % 3],
+            "10.00",
+            amounts[i % 4],
+            at=now - timedelta(minutes=9 * i + 2),
+            auto=reason.startswith("auto"),
+            reason=reason,
+            selection="Arsenal v Chelsea — Arsenal to win and both teams to score "
+            * (40 if i == 1 else 1),
+        )
+
+
+def no_horizontal_overflow(page: Page) -> bool:
+    return bool(
+        page.evaluate(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        )
+    )
+
+
+def test_phone_width_uses_cards_without_horizontal_scrolling(
+    open_tab: Callable[..., Tab], agent: dict[str, Any], db: psycopg.Connection
+) -> None:
+    seed_a_busy_day(db, agent["id"])
+    tab = open_tab(viewport=PHONE)
+    page = tab.open_feed(agent["username"])
+    tab.wait_live()
+    expect(rows(page)).to_have_count(20)
+    assert no_horizontal_overflow(page)
+    assert rows(page).first.evaluate("r => getComputedStyle(r).display") == "grid"  # a card
+    expect(page.locator("#activity thead")).not_to_be_in_viewport()
+    # Touch targets: every visible control at least 44 x 44 CSS pixels.
+    small = page.evaluate(
+        """() => [...document.querySelectorAll('button, select, input, a.btn, [role=tab]')]
+             .filter(e => e.offsetParent !== null)
+             .map(e => [e.id || e.textContent.trim(), e.getBoundingClientRect()])
+             .filter(([, r]) => r.width < 44 || r.height < 44)
+             .map(([name, r]) => `${name}: ${r.width}x${r.height}`)"""
+    )
+    assert small == []
+    page.get_by_role("button", name="Load more").click()
+    expect(rows(page)).to_have_count(24)
+    assert no_horizontal_overflow(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "feed-mobile.png"))
+    page.screenshot(path=str(ARTIFACTS / "feed-mobile-full.png"), full_page=True)
+
+
+def test_desktop_width_uses_a_table_and_saves_a_screenshot(
+    tab: Tab, agent: dict[str, Any], db: psycopg.Connection
+) -> None:
+    seed_a_busy_day(db, agent["id"])
+    customer = factories.make_customer(db, agent["id"], factories.unique("live"))
+    bet = factories.make_bet(db, customer, stake="25.00")
+    page = tab.open_feed(agent["username"])
+    tab.wait_live()
+    expect(page.locator("#activity thead")).to_be_visible()
+    assert rows(page).first.evaluate("r => getComputedStyle(r).display") == "table-row"
+    factories.cash_out(db, bet, amount="41.75", auto=True, reason="auto_profit_target")
+    expect(page.locator("#toasts .toast")).to_have_count(1, timeout=LIVE_TIMEOUT_MS)
+    assert no_horizontal_overflow(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "feed-desktop.png"))
+    # `UPDATE_SCREENSHOT=1 uv run pytest -k desktop` refreshes the README's picture.
+    if os.environ.get("UPDATE_SCREENSHOT") == "1":
+        DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
+        shutil.copyfile(ARTIFACTS / "feed-desktop.png", DOCS_SCREENSHOT)
+
+
+CONTRAST_SCRIPT = """() => {
+  const parse = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = (el) => {
+    for (let n = el; n; n = n.parentElement) {
+      const c = parse(getComputedStyle(n).backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const failures = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+    const el = t.parentElement;
+    if (!t.textContent.trim() || !el || el.closest('[hidden], .visually-hidden')) continue;
+    if (!el.getClientRects().length) continue;
+    const style = getComputedStyle(el);
+    const fg = lum(parse(style.color).slice(0, 3)), bg = lum(background(el));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    const size = parseFloat(style.fontSize), bold = Number(style.fontWeight) >= 700;
+    const large = size >= 24 || (bold && size >= 18.66);
+    if (ratio < (large ? 3 : 4.5)) {
+      failures.push(`${t.textContent.trim().slice(0, 30)}: ${ratio.toFixed(2)}`);
+    }
+  }
+  return failures;
+}"""
+
+
+def test_text_contrast_meets_wcag_aa(
+    tab: Tab, agent: dict[str, Any], db: psycopg.Connection
+) -> None:
+    seed_a_busy_day(db, agent["id"])
+    page = tab.open_feed(agent["username"])
+    expect(page.locator("#m-total_cash_outs")).to_have_text("24")
+    assert page.evaluate(CONTRAST_SCRIPT) == []
+    page.get_by_role("button", name="Sign out").click()  # and the sign-in form
+    expect(page.locator("#signin-view")).to_be_visible()
+    assert page.evaluate(CONTRAST_SCRIPT) == []
+
+
+def test_keyboard_reaches_the_controls_with_a_visible_focus(
+    tab: Tab, agent: dict[str, Any]
+) -> None:
+    page = tab.open_feed(agent["username"])
+    page.keyboard.press("Tab")  # the skip link
+    expect(page.get_by_role("link", name="Skip to the cash-out list")).to_be_focused()
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("none", "")
+    seen = []
+    for _ in range(8):
+        page.keyboard.press("Tab")
+        seen.append(
+            page.evaluate("document.activeElement.id || document.activeElement.textContent")
+        )
+    assert "signout" in seen and "tab-24h" in seen
+
+
+def test_page_sends_a_strict_content_security_policy(tab: Tab, agent: dict[str, Any]) -> None:
+    response = tab.goto("/")
+    csp = response.headers["content-security-policy"]
+    for part in (
+        "default-src 'self'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+    ):
+        assert part in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["x-frame-options"] == "DENY"
+    tab.open_feed(agent["username"])  # and the whole page runs under it: no console errors
+
+
+def test_a_whole_session_leaves_the_console_clean(
+    tab: Tab, agent: dict[str, Any], db: psycopg.Connection
+) -> None:
+    seed_a_busy_day(db, agent["id"])
+    customer = factories.make_customer(db, agent["id"])
+    bet = factories.make_bet(db, customer)
+    tab.goto("/")
+    page = tab.page
+    page.get_by_label("Username", exact=True).fill(agent["username"])
+    page.get_by_label("Password", exact=True).fill(agent["password"])
+    page.get_by_label("Password", exact=True).press("Enter")
+    tab.wait_live()
+    page.get_by_role("tab", name="7d").click()
+    page.get_by_label("Customer", exact=True).select_option(str(customer))
+    expect(page.locator("#list-state")).to_have_text(re.compile("No cash-outs match"))
+    factories.cash_out(db, bet, amount="10.00")
+    expect(rows(page)).to_have_count(1, timeout=LIVE_TIMEOUT_MS)
+    page.get_by_role("button", name="Clear filters").click()
+    page.get_by_role("button", name="Load more").click()
+    expect(rows(page)).to_have_count(25)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("#signin-view")).to_be_visible()
+    assert tab.errors == []
