@@ -89,7 +89,9 @@ class Tab:
         self.sign_in_by_api(username)
         self.goto(path)
         expect(self.page.locator("#feed-view")).to_be_visible()
-        expect(self.page.locator("#list-state")).not_to_have_attribute("data-state", "loading")
+        expect(self.page.locator("#list-state")).to_have_attribute(
+            "data-state", re.compile("^(ready|empty|error)$")
+        )
         return self.page
 
     def wait_live(self) -> None:
@@ -352,6 +354,15 @@ def test_filter_by_date_reads_dates_in_the_browsers_time_zone(
     assert bet_ids(page) == [tokyo_21st]
     expect(page.locator("#total-pl")).to_have_text("+2.00")
     assert "date_from=2026-11-21" in page.url and "date_to=2026-11-21" in page.url
+
+
+def test_a_refused_filter_shows_the_error_state(tab: Tab, agent: dict[str, Any]) -> None:
+    tab.allow_error(r"status of 400")
+    page = tab.open_feed(agent["username"], "/?date_from=2026-02-30")
+    expect(page.locator("#list-state")).to_have_attribute("data-state", "error")
+    expect(page.locator("#list-state")).to_contain_text("date_from")
+    expect(page.get_by_role("button", name="Try again")).to_be_visible()
+    expect(page.locator("#activity")).to_be_hidden()
 
 
 def test_from_after_to_is_refused_in_words(tab: Tab, agent: dict[str, Any]) -> None:

@@ -126,6 +126,9 @@ function leaveFeed() {
   summary.stop();
   toaster.clear();
   feed.generation += 1;
+  // The next agent to sign in here has customers of their own.
+  page.customersLoaded = false;
+  byId("filter-customer").replaceChildren(el("option", { value: "", text: "All customers" }));
 }
 
 function signedOut(notice) {
