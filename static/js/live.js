@@ -22,7 +22,9 @@ export class LiveStream {
     this.position = null;
     window.addEventListener("offline", () => this.running && this.setStatus("offline"));
     window.addEventListener("online", () => {
-      if (this.running && this.source === null) this.reconnectNow();
+      if (!this.running) return;
+      if (this.source === null) this.reconnectNow();
+      else this.setStatus(this.source.readyState === EventSource.OPEN ? "live" : "reconnecting");
     });
   }
 
