@@ -313,6 +313,36 @@ def test_load_more_appends_the_next_page(
     assert bet_ids(page) == ids  # newest first, each once
 
 
+def test_load_more_after_live_cash_outs_misses_nothing_and_repeats_nothing(
+    tab: Tab, agent: dict[str, Any], db: psycopg.Connection
+) -> None:
+    customer = factories.make_customer(db, agent["id"])
+    now = datetime.now(UTC)
+    history = [
+        settled(db, customer, "10.00", "11.00", at=now - timedelta(minutes=i + 1))
+        for i in range(45)
+    ]
+    fresh = [factories.make_bet(db, customer) for _ in range(3)]
+    page = tab.open_feed(agent["username"])
+    tab.wait_live()
+    expect(rows(page)).to_have_count(20)
+    factories.cash_out(db, fresh[0], amount="1.00")
+    factories.cash_out(db, fresh[1], amount="2.00")
+    # Settled (by the platform's clock) among the rows not loaded yet.
+    factories.cash_out(
+        db, fresh[2], amount="3.00", settled_at=now - timedelta(minutes=22, seconds=30)
+    )
+    expect(rows(page)).to_have_count(23, timeout=LIVE_TIMEOUT_MS)
+    expect(page.locator("#total-count")).to_have_text("48")
+    page.get_by_role("button", name="Load more").click()
+    expect(rows(page)).to_have_count(42)  # 20 + 3 live + 19 (the live one settled back then)
+    page.get_by_role("button", name="Load more").click()
+    expect(rows(page)).to_have_count(48)
+    expect(page.get_by_role("button", name="Load more")).to_be_hidden()
+    shown = bet_ids(page)
+    assert sorted(shown) == sorted(history + fresh)  # every bet, each once
+
+
 def test_filter_by_customer_narrows_list_totals_and_url(
     tab: Tab, agent: dict[str, Any], db: psycopg.Connection
 ) -> None:

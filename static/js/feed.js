@@ -36,9 +36,7 @@ export class Feed {
     this.filters = filters;
     this.bets = new Set();
     this.events = new Set();
-    this.serverRows = 0; // rows taken from the server's pages
-    this.liveAhead = 0; // live rows that sort before the last server row
-    this.lastServer = null;
+    this.lastServer = null; // the last row of the last page read
     this.hasMore = false;
     this.totals = null;
     this.body.replaceChildren();
@@ -79,7 +77,7 @@ export class Feed {
     this.more.textContent = "Loading…";
     show(this.moreError, false);
     try {
-      const page = await this.fetchPage(this.serverRows + this.liveAhead);
+      const page = await this.fetchPage(this.nextOffset());
       if (generation !== this.generation) return;
       this.appendPage(page);
     } catch (error) {
@@ -102,20 +100,27 @@ export class Feed {
   appendPage(page) {
     const fragment = document.createDocumentFragment();
     for (const item of page.items) {
-      this.serverRows += 1;
       this.lastServer = item;
       if (this.bets.has(item.bet_id)) continue; // already shown, arrived live
       this.remember(item);
       fragment.append(renderRow(item));
     }
-    // Live rows counted as "ahead" only while they sort before the last server row.
-    this.liveAhead = [...this.body.querySelectorAll("tr[data-live]")].filter(
-      (row) => this.lastServer && before(row.item, this.lastServer),
-    ).length;
     this.body.append(fragment);
     this.hasMore = Boolean(page.pagination?.has_more);
     show(this.more, this.hasMore);
     this.updateState();
+  }
+
+  // The pages read so far cover the server's order down to lastServer, and live
+  // rows fill in anything newer, so the rows shown at or above lastServer are
+  // exactly the rows the server now has there: the next page starts after them.
+  nextOffset() {
+    if (this.lastServer === null) return 0;
+    let count = 0;
+    for (const row of this.body.children) {
+      if (!before(this.lastServer, row.item)) count += 1;
+    }
+    return count;
   }
 
   remember(item) {
@@ -135,7 +140,6 @@ export class Feed {
     row.classList.add("is-new");
     setTimeout(() => row.classList.remove("is-new"), NEW_MARK_MS);
     this.body.prepend(row);
-    if (this.lastServer && before(item, this.lastServer)) this.liveAhead += 1;
     this.totals.count += 1;
     this.totals.amount += toCents(item.cash_out_amount);
     this.totals.pl += toCents(item.profit_loss);
