@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Litestar, Router
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -57,7 +57,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             health.HealthController,
             PageController,
             create_static_files_router(
-                path="/static", directories=[STATIC_DIR], include_in_schema=False
+                path="/static",
+                directories=[STATIC_DIR],
+                include_in_schema=False,
+                # No build step means no hashed file names: revalidate on every
+                # load so that a new release never mixes old and new modules.
+                cache_control=CacheControlHeader(no_cache=True),
             ),
         ],
         dependencies=APP_DEPENDENCIES,

@@ -643,6 +643,8 @@ def test_phone_width_uses_cards_without_horizontal_scrolling(
     assert no_horizontal_overflow(page)
     assert rows(page).first.evaluate("r => getComputedStyle(r).display") == "grid"  # a card
     expect(page.locator("#activity thead")).not_to_be_in_viewport()
+    # Still a table to assistive technology: 20 rows plus the header row.
+    expect(page.get_by_role("table", name="Cash-outs").get_by_role("row")).to_have_count(21)
     # Touch targets: every visible control at least 44 x 44 CSS pixels.
     small = page.evaluate(
         """() => [...document.querySelectorAll('button, select, input, a.btn, [role=tab]')]

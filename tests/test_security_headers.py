@@ -51,3 +51,8 @@ def test_page_has_no_inline_script_or_style(client: httpx.Client) -> None:
     assert "<script>" not in html and "<style" not in html and " style=" not in html
     assert not re.search(r"\son[a-z]+\s*=", html)  # no onclick=… handlers
     assert "http://" not in html and "https://" not in html
+
+
+def test_page_and_assets_are_revalidated_on_each_load(client: httpx.Client) -> None:
+    for path in ("/", "/static/js/main.js"):
+        assert client.get(path).headers["cache-control"] == "no-cache"

@@ -8,6 +8,7 @@ export function el(tag, attrs = {}, ...children) {
     else if (name === "text") node.textContent = value;
     else node.setAttribute(name, value === true ? "" : String(value));
   }
+  if (tag === "td") node.setAttribute("role", "cell");
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));

@@ -46,7 +46,8 @@ function typeCell(item) {
 export function renderRow(item) {
   const row = el(
     "tr",
-    { class: "row", "data-bet-id": item.bet_id },
+    // Explicit roles keep the table's meaning when phones lay rows out as cards.
+    { class: "row", role: "row", "data-bet-id": item.bet_id },
     el("td", { class: "cell-time", "data-label": "Time" }, timeElement(item.settled_at)),
     el("td", { class: "cell-customer", "data-label": "Customer", text: item.customer_username }),
     el("td", { class: "cell-selection", "data-label": "Selection", title: item.selection },
