@@ -654,11 +654,13 @@ def test_phone_width_uses_cards_without_horizontal_scrolling(
              .map(([name, r]) => `${name}: ${r.width}x${r.height}`)"""
     )
     assert small == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "feed-mobile.png"))
+    rows(page).first.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "feed-mobile-list.png"))
     page.get_by_role("button", name="Load more").click()
     expect(rows(page)).to_have_count(24)
     assert no_horizontal_overflow(page)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "feed-mobile.png"))
     page.screenshot(path=str(ARTIFACTS / "feed-mobile-full.png"), full_page=True)
 
 
