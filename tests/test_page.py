@@ -665,8 +665,9 @@ def test_phone_width_uses_cards_without_horizontal_scrolling(
 
 
 def test_desktop_width_uses_a_table_and_saves_a_screenshot(
-    tab: Tab, agent: dict[str, Any], db: psycopg.Connection
+    open_tab: Callable[..., Tab], agent: dict[str, Any], db: psycopg.Connection
 ) -> None:
+    tab = open_tab(viewport={"width": 1280, "height": 1300})  # the list shows below the summary
     seed_a_busy_day(db, agent["id"])
     customer = factories.make_customer(db, agent["id"], factories.unique("live"))
     bet = factories.make_bet(db, customer, stake="25.00")
