@@ -8,7 +8,12 @@
 import { byId } from "./dom.js";
 
 const STREAM = "/api/v1/agent/cash-out/stream";
-const LABELS = { live: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Offline" };
+const LABELS = {
+  live: "Live",
+  connecting: "Connecting…",
+  reconnecting: "Reconnecting…",
+  offline: "Offline",
+};
 
 export class LiveStream {
   constructor({ onItem, onReset, checkSession }) {

@@ -166,9 +166,7 @@ async function loadCustomers() {
     const select = byId("filter-customer");
     select.replaceChildren(
       el("option", { value: "", text: "All customers" }),
-      ...data.items.map((c) =>
-        el("option", { value: String(c.id), text: c.display_name && c.display_name !== c.username ? `${c.display_name} (${c.username})` : c.username }),
-      ),
+      ...data.items.map((c) => el("option", { value: String(c.id), text: customerLabel(c) })),
     );
     page.customersLoaded = true;
     if (page.filters.customer_id && !data.items.some((c) => String(c.id) === page.filters.customer_id)) {
@@ -183,6 +181,11 @@ async function loadCustomers() {
     note.textContent = `Couldn't load the customer list. ${error.message}`;
     show(note, true);
   }
+}
+
+function customerLabel(customer) {
+  const { display_name: name, username } = customer;
+  return name && name !== username ? `${name} (${username})` : username;
 }
 
 async function reloadList({ throttle = false, attempt = 0 } = {}) {
@@ -212,8 +215,10 @@ async function reloadList({ throttle = false, attempt = 0 } = {}) {
 
 function syncControls() {
   const select = byId("filter-customer");
-  if (page.filters.customer_id && ![...select.options].some((o) => o.value === page.filters.customer_id)) {
-    select.append(el("option", { value: page.filters.customer_id, text: `Customer #${page.filters.customer_id}` }));
+  const wanted = page.filters.customer_id;
+  if (wanted && ![...select.options].some((option) => option.value === wanted)) {
+    // Until the customer list arrives, the bookmarked choice still shows.
+    select.append(el("option", { value: wanted, text: `Customer #${wanted}` }));
   }
   select.value = page.filters.customer_id;
   byId("filter-from").value = page.filters.date_from;

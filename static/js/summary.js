@@ -29,7 +29,9 @@ export class Summary {
     const index = this.tabs.indexOf(tab);
     let next = null;
     if (event.key === "ArrowRight") next = this.tabs[(index + 1) % this.tabs.length];
-    else if (event.key === "ArrowLeft") next = this.tabs[(index - 1 + this.tabs.length) % this.tabs.length];
+    else if (event.key === "ArrowLeft") {
+      next = this.tabs[(index - 1 + this.tabs.length) % this.tabs.length];
+    }
     else if (event.key === "Home") next = this.tabs[0];
     else if (event.key === "End") next = this.tabs[this.tabs.length - 1];
     if (!next) return;
@@ -76,7 +78,8 @@ export class Summary {
     const status = byId("summary-status");
     byId("summary-panel").setAttribute("aria-busy", "true");
     try {
-      const data = await api(`/api/v1/agent/cash-out/summary?period=${encodeURIComponent(this.period)}`);
+      const period = encodeURIComponent(this.period);
+      const data = await api(`/api/v1/agent/cash-out/summary?period=${period}`);
       if (generation !== this.generation) return;
       show(status, false);
       this.render(data);
@@ -92,7 +95,8 @@ export class Summary {
 
   render(data) {
     const windowText = byId("summary-window");
-    windowText.textContent = `${PERIOD_WORDS[data.period] ?? data.period}: ${exactTime(data.window_start)} – ${exactTime(data.window_end)}`;
+    const words = PERIOD_WORDS[data.period] ?? data.period;
+    windowText.textContent = `${words}: ${exactTime(data.window_start)} – ${exactTime(data.window_end)}`;
     const set = (name, content) => byId(`m-${name}`).replaceChildren(content);
     set("total_cash_outs", data.total_cash_outs.toLocaleString());
     set("unique_customers", data.unique_customers.toLocaleString());
@@ -100,23 +104,31 @@ export class Summary {
     set("total_cash_out_amount", formatMoney(data.total_cash_out_amount));
     set("net_profit_loss", plValue(data.net_profit_loss));
     set("auto_cash_out_count", data.auto_cash_out_count.toLocaleString());
-    set("auto_cash_out_percentage", data.auto_cash_out_percentage === null ? "n/a" : `${data.auto_cash_out_percentage} %`);
+    // Null when there were no cash-outs in the window (no share, no mean).
+    const percentage = data.auto_cash_out_percentage;
+    set("auto_cash_out_percentage", percentage === null ? "n/a" : `${percentage} %`);
     set("avg_return_ratio", data.avg_return_ratio === null ? "n/a" : `${data.avg_return_ratio}×`);
 
     const list = byId("top-customers");
-    list.replaceChildren(
-      ...data.top_customers.map((customer) =>
-        el(
-          "li",
-          { class: "top-customer", "data-customer-id": customer.customer_id },
-          el("span", { class: "top-name", text: customer.customer_username }),
-          el("span", { class: "top-count muted", text: plural(customer.cash_out_count, "cash-out", "cash-outs") }),
-          el("span", { class: "top-amount" }, el("span", { class: "visually-hidden", text: "Cash-out amount " }), formatMoney(customer.total_cash_out_amount)),
-          el("span", { class: "top-pl" }, el("span", { class: "visually-hidden", text: "P/L " }), plValue(customer.net_profit_loss)),
-        ),
-      ),
-    );
+    list.replaceChildren(...data.top_customers.map(topCustomer));
     show(list, data.top_customers.length > 0);
     show(byId("top-empty"), data.top_customers.length === 0);
   }
+}
+
+function hiddenLabel(text) {
+  return el("span", { class: "visually-hidden", text });
+}
+
+function topCustomer(customer) {
+  const count = plural(customer.cash_out_count, "cash-out", "cash-outs");
+  return el(
+    "li",
+    { class: "top-customer", "data-customer-id": customer.customer_id },
+    el("span", { class: "top-name", text: customer.customer_username }),
+    el("span", { class: "top-count muted", text: count }),
+    el("span", { class: "top-amount" }, hiddenLabel("Cash-out amount "),
+      formatMoney(customer.total_cash_out_amount)),
+    el("span", { class: "top-pl" }, hiddenLabel("P/L "), plValue(customer.net_profit_loss)),
+  );
 }

@@ -39,7 +39,8 @@ export class Toaster {
     let detail;
     if (items.length === 1) {
       const [item] = items;
-      const reason = reasonLabel(item.cash_out_trigger_reason) ?? (item.is_auto_cash_out ? "Auto" : "Manual");
+      const reason =
+        reasonLabel(item.cash_out_trigger_reason) ?? (item.is_auto_cash_out ? "Auto" : "Manual");
       title = `New cash-out: ${item.customer_username}`;
       detail = `${plText} · ${item.is_auto_cash_out ? `Auto, ${reason}` : reason}`;
     } else {
@@ -52,7 +53,12 @@ export class Toaster {
       el("p", { class: "toast-title", text: title }),
       el("p", { class: "toast-detail", text: detail }),
     );
-    const close = el("button", { class: "toast-close", type: "button", "aria-label": "Dismiss notification", text: "×" });
+    const close = el("button", {
+      class: "toast-close",
+      type: "button",
+      "aria-label": "Dismiss notification",
+      text: "×",
+    });
     close.addEventListener("click", () => toast.remove());
     toast.append(close);
     this.root.append(toast);
