@@ -63,6 +63,16 @@ export class Toaster {
     toast.append(close);
     this.root.append(toast);
     while (this.root.childElementCount > MAX_TOASTS) this.root.firstElementChild.remove();
-    setTimeout(() => toast.remove(), SHOW_MS);
+    // Stays while pointed at or focused, so it can be read at one's own pace.
+    let timer = setTimeout(() => toast.remove(), SHOW_MS);
+    const hold = () => clearTimeout(timer);
+    const release = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => toast.remove(), SHOW_MS);
+    };
+    toast.addEventListener("mouseenter", hold);
+    toast.addEventListener("focusin", hold);
+    toast.addEventListener("mouseleave", release);
+    toast.addEventListener("focusout", release);
   }
 }
