@@ -55,6 +55,12 @@ class Settings:
     # X-Forwarded-Proto from a trusted proxy); "true"/"false" force it.
     cookie_secure: str = "auto"
     log_level: str = "INFO"
+    # Live stream: idle streams get a ": ping" comment this often (SPEC: at most 15 s).
+    stream_ping_seconds: float = 15.0
+    # Events a stream may have waiting; a stream that falls further behind is cut off.
+    stream_queue_size: int = 1000
+    stream_max_per_agent: int = 20
+    stream_max_total: int = 10_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -75,6 +81,10 @@ class Settings:
             db_timeout=_positive_float(env, "DB_TIMEOUT", 2.0),
             cookie_secure=cookie_secure,
             log_level=_get(env, "LOG_LEVEL", "INFO").upper(),
+            stream_ping_seconds=_positive_float(env, "STREAM_PING_SECONDS", 15.0),
+            stream_queue_size=_positive_int(env, "STREAM_QUEUE_SIZE", 1000),
+            stream_max_per_agent=_positive_int(env, "STREAM_MAX_PER_AGENT", 20),
+            stream_max_total=_positive_int(env, "STREAM_MAX_TOTAL", 10_000),
         )
 
     def with_database(self, url: str) -> Settings:

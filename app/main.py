@@ -13,22 +13,30 @@ from litestar.static_files import create_static_files_router
 
 from app import auth
 from app.config import Settings
+from app.controllers import activity, customers, export, health, session, stream, summary
 from app.controllers import auth as auth_controller
-from app.controllers import health, session
 from app.controllers.agent import AgentController
 from app.controllers.page import PageController
+from app.controllers.stream import StreamController
 from app.deps import APP_DEPENDENCIES
 from app.errors import EXCEPTION_HANDLERS
 from app.lifespan import database_lifespan
+from app.metrics import Metrics, MetricsController, RequestTimingMiddleware
 from app.paths import STATIC_DIR
 from app.queries import Queries
 from app.security_headers import add_security_headers
+from app.stream_lifespan import listener_lifespan
 
 REQUIRED_QUERIES = (
     *auth.QUERIES,
     *auth_controller.QUERIES,
     *health.QUERIES,
     *session.QUERIES,
+    *activity.QUERIES,
+    *export.QUERIES,
+    *customers.QUERIES,
+    *summary.QUERIES,
+    *stream.QUERIES,
 )
 
 MAX_REQUEST_BODY_BYTES = 64 * 1024
@@ -40,7 +48,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     agent_router = Router(
         path="/api/v1/agent",
-        route_handlers=[AgentController],
+        route_handlers=[
+            AgentController,
+            activity.ActivityController,
+            export.ExportController,
+            customers.CustomersController,
+            summary.SummaryController,
+            StreamController,
+        ],
         dependencies={"agent": Provide(auth.provide_agent)},
         security=[{"bearer": []}, {"cookie": []}],
     )
@@ -48,6 +63,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         "settings": settings,
         "queries": queries,
         "readiness_checks": {},
+        "export_slots": export.ExportSlots.for_pool(settings.pool_max_size),
+        "metrics": Metrics(),
     }
     return Litestar(
         route_handlers=[
@@ -55,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             session.SessionController,
             agent_router,
             health.HealthController,
+            MetricsController,
             PageController,
             create_static_files_router(
                 path="/static",
@@ -66,7 +84,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ],
         dependencies=APP_DEPENDENCIES,
-        lifespan=[database_lifespan],
+        lifespan=[database_lifespan, listener_lifespan],
+        middleware=[RequestTimingMiddleware()],
         before_send=[add_security_headers],
         state=State(state),
         exception_handlers=EXCEPTION_HANDLERS,
