@@ -511,6 +511,26 @@ def test_live_cash_out_appears_on_top_with_a_toast_and_new_totals(
     expect(page.locator("#m-total_cash_outs")).to_have_text("2")
 
 
+def test_a_cash_out_between_reading_the_list_and_connecting_is_not_missed(
+    tab: Tab, agent: dict[str, Any], db: psycopg.Connection
+) -> None:
+    customer = factories.make_customer(db, agent["id"])
+    bet = factories.make_bet(db, customer)
+    held: list[Any] = []
+    # Hold the stream's request until the cash-out has committed: the worst timing.
+    tab.page.route("**/cash-out/stream*", lambda route: held.append(route))
+    tab.sign_in_by_api(agent["username"])
+    with tab.page.expect_request("**/cash-out/stream*"):
+        tab.goto("/")
+    expect(tab.page.locator("#list-state")).to_have_attribute("data-state", "empty")
+    factories.cash_out(db, bet, amount="5.55")  # the agent's first event ever
+    assert len(held) == 1
+    held[0].continue_()
+    expect(rows(tab.page)).to_have_count(1, timeout=LIVE_TIMEOUT_MS)
+    assert bet_ids(tab.page) == [bet]
+    expect(tab.page.locator("#total-amount")).to_have_text("5.55")
+
+
 def test_many_cash_outs_at_once_make_one_grouped_toast(
     tab: Tab, agent: dict[str, Any], db: psycopg.Connection
 ) -> None:

@@ -36,7 +36,10 @@ export class LiveStream {
   start(lastEventId) {
     this.stop();
     this.running = true;
-    this.position = lastEventId;
+    // A list read before the agent's first event has no last_event_id; the stream
+    // counts that position as "0", and starting there (not "from now") replays
+    // an event that commits between reading the list and connecting.
+    this.position = lastEventId ?? "0";
     this.failures = 0;
     this.open("connecting");
   }
@@ -51,10 +54,7 @@ export class LiveStream {
   }
 
   open(status) {
-    const query = this.position === null || this.position === undefined
-      ? ""
-      : `?last_event_id=${encodeURIComponent(this.position)}`;
-    const source = new EventSource(STREAM + query);
+    const source = new EventSource(`${STREAM}?last_event_id=${encodeURIComponent(this.position)}`);
     this.source = source;
     this.setStatus(status);
     source.addEventListener("open", () => {
@@ -84,14 +84,7 @@ export class LiveStream {
     });
     source.addEventListener("error", () => {
       if (source !== this.source) return;
-      if (this.position === null || this.position === undefined) {
-        // Nothing seen yet, so a reconnect could only start "from now" and might
-        // miss what commits meanwhile: start over from a fresh list instead.
-        source.close();
-        this.source = null;
-        this.setStatus("reconnecting");
-        this.onReset("no position to resume from");
-      } else if (source.readyState === EventSource.CLOSED) {
+      if (source.readyState === EventSource.CLOSED) {
         source.close();
         this.source = null;
         this.retryLater();
@@ -117,10 +110,7 @@ export class LiveStream {
     // EventSource; asking the API tells them apart (a 401 there ends the page's session).
     const ok = await this.checkSession();
     if (!this.running || this.source !== null) return;
-    if (ok && (this.position === null || this.position === undefined)) {
-      this.setStatus("reconnecting");
-      this.onReset("no position to resume from");
-    } else if (ok) this.open("reconnecting");
+    if (ok) this.open("reconnecting");
     else this.retryLater();
   }
 
