@@ -41,6 +41,17 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _origins(env: Mapping[str, str]) -> tuple[str, ...]:
+    origins = tuple(o.strip().rstrip("/") for o in _get(env, "TRUSTED_ORIGINS", "").split(","))
+    for origin in filter(None, origins):
+        if not origin.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"{ENV_PREFIX}TRUSTED_ORIGINS must list origins like https://feed.example.com,"
+                f" got {origin!r}"
+            )
+    return tuple(filter(None, origins))
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     # None means: start the embedded PostgreSQL in data_dir.
@@ -55,6 +66,14 @@ class Settings:
     # X-Forwarded-Proto from a trusted proxy); "true"/"false" force it.
     cookie_secure: str = "auto"
     log_level: str = "INFO"
+    # Login rate limit: attempts per username / per client address within the
+    # window (a success clears the username's count).
+    login_username_limit: int = 10
+    login_address_limit: int = 50
+    login_window: timedelta = timedelta(minutes=15)
+    # Origins besides the app's own from which a cookie-signed-in page may POST
+    # (e.g. when the page is served under another name than the API).
+    trusted_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -75,6 +94,10 @@ class Settings:
             db_timeout=_positive_float(env, "DB_TIMEOUT", 2.0),
             cookie_secure=cookie_secure,
             log_level=_get(env, "LOG_LEVEL", "INFO").upper(),
+            login_username_limit=_positive_int(env, "LOGIN_USERNAME_LIMIT", 10),
+            login_address_limit=_positive_int(env, "LOGIN_ADDRESS_LIMIT", 50),
+            login_window=timedelta(minutes=_positive_float(env, "LOGIN_WINDOW_MINUTES", 15)),
+            trusted_origins=_origins(env),
         )
 
     def with_database(self, url: str) -> Settings:

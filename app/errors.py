@@ -52,7 +52,18 @@ def database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Res
     )
 
 
+def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # The trace goes to the log (with the request id), never to the client.
+    log.error("unexpected error: %s", type(exc).__name__, exc_info=exc)
+    return Response(
+        {"status_code": 500, "detail": "Internal server error.", "extra": None},
+        status_code=500,
+        media_type=MediaType.JSON,
+    )
+
+
 EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
+    500: unexpected_error,
     ValidationException: validation_error,
     psycopg.OperationalError: database_unavailable,
     PoolTimeout: database_unavailable,

@@ -15,10 +15,13 @@ from psycopg.rows import class_row
 from app.auth import SESSION_COOKIE, request_token
 from app.config import Settings
 from app.deps import AppSettings, Pool, SqlQueries
+from app.login_limit import attempt_succeeded, client_address, count_attempt
 from app.schemas import Agent, AgentCredentials, LoginRequest, LoginResponse
 from app.security import new_token, token_hash, verify_password
 
 QUERIES = ("agent_credentials", "session_create", "session_revoke")
+
+LOGIN_PATH = "/api/v1/auth/login"
 
 _BAD_CREDENTIALS = "Wrong username or password."
 
@@ -33,7 +36,15 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/login", status_code=HTTP_200_OK, summary="Sign in with username and password")
+    @post(
+        "/login",
+        status_code=HTTP_200_OK,
+        summary="Sign in with username and password",
+        description=(
+            "Rate-limited per username and per client address: over the limit the answer"
+            " is 429 with Retry-After."
+        ),
+    )
     async def login(
         self,
         request: Request[Any, Any, Any],
@@ -42,7 +53,10 @@ class AuthController(Controller):
         queries: SqlQueries,
         settings: AppSettings,
     ) -> Response[LoginResponse]:
+        address = client_address(request)
         async with pool.connection() as conn:
+            # Counted before the password is checked: a refused attempt costs no hashing.
+            await count_attempt(conn, queries, settings, data.username, address)
             cur = conn.cursor(row_factory=class_row(AgentCredentials))
             await cur.execute(queries["agent_credentials"], {"username": data.username})
             creds = await cur.fetchone()
@@ -54,6 +68,7 @@ class AuthController(Controller):
 
         token = new_token()
         async with pool.connection() as conn:
+            await attempt_succeeded(conn, queries, data.username, address)
             cur2 = await conn.execute(
                 queries["session_create"],
                 {
