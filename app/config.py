@@ -60,8 +60,9 @@ class Settings:
     session_ttl: timedelta = timedelta(hours=12)
     pool_min_size: int = 1
     pool_max_size: int = 10
-    # How long a request waits for the database before answering 503.
-    db_timeout: float = 2.0
+    # How long a request waits for a database connection before answering 503.
+    # Below the SPEC's 2 s so the 503 (wait + the answer itself) arrives within it.
+    db_timeout: float = 1.5
     # "auto": Secure cookie when the request came over https (directly or per
     # X-Forwarded-Proto from a trusted proxy); "true"/"false" force it.
     cookie_secure: str = "auto"
@@ -91,7 +92,7 @@ class Settings:
             session_ttl=timedelta(hours=_positive_float(env, "SESSION_TTL_HOURS", 12)),
             pool_min_size=pool_min,
             pool_max_size=pool_max,
-            db_timeout=_positive_float(env, "DB_TIMEOUT", 2.0),
+            db_timeout=_positive_float(env, "DB_TIMEOUT", 1.5),
             cookie_secure=cookie_secure,
             log_level=_get(env, "LOG_LEVEL", "INFO").upper(),
             login_username_limit=_positive_int(env, "LOGIN_USERNAME_LIMIT", 10),

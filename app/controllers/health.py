@@ -8,7 +8,7 @@ import anyio
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 
-from app.deps import Pool, SqlQueries
+from app.deps import AppSettings, Pool, SqlQueries
 from app.schemas import Health
 
 QUERIES = ("ping",)
@@ -27,11 +27,13 @@ class HealthController(Controller):
         return Health(status="ok")
 
     @get("/readyz", summary="The database is reachable and the listener connected")
-    async def readyz(self, state: State, pool: Pool, queries: SqlQueries) -> Response[Health]:
+    async def readyz(
+        self, state: State, pool: Pool, queries: SqlQueries, settings: AppSettings
+    ) -> Response[Health]:
         checks: dict[str, str] = {}
         try:
-            with anyio.fail_after(2):
-                async with pool.connection(timeout=2) as conn:
+            with anyio.fail_after(settings.db_timeout):
+                async with pool.connection(timeout=settings.db_timeout) as conn:
                     await conn.execute(queries["ping"])
             checks["database"] = "ok"
         except Exception as exc:  # any failure means "not ready", with the reason
