@@ -11,8 +11,8 @@ import httpx
 import psutil
 import pytest
 
-from app.queries import Queries
 from app import demo
+from app.queries import Queries
 from tests.conftest import login
 
 CLI = [sys.executable, "-m", "app.cli"]
@@ -23,27 +23,34 @@ def run_cli(args, database_url=None, stdin="", env_extra=None, timeout=60):
     env.pop("DATABASE_URL", None)
     if database_url:
         env["DATABASE_URL"] = database_url
-    return subprocess.run(CLI + args, input=stdin, capture_output=True, text=True, env=env,
-                          timeout=timeout)
+    return subprocess.run(
+        CLI + args, input=stdin, capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 def test_agent_create_prints_the_new_id(database_url, client, db):
-    r = run_cli(["agent", "create", "newagent", "--display-name", "New Agent",
-                 "--password-stdin"], database_url, stdin="s3cret-password\n")
+    r = run_cli(
+        ["agent", "create", "newagent", "--display-name", "New Agent", "--password-stdin"],
+        database_url,
+        stdin="s3cret-password\n",
+    )
     assert r.returncode == 0, r.stderr
     new_id = int(r.stdout.strip())
-    row = db.execute("select username, display_name from agents where id = %s",
-                     (new_id,)).fetchone()
+    row = db.execute(
+        "select username, display_name from agents where id = %s", (new_id,)
+    ).fetchone()
     assert row == ("newagent", "New Agent")
     login(client, "newagent", "s3cret-password")
 
 
 def test_agent_create_refuses_a_duplicate(database_url):
-    first = run_cli(["agent", "create", "dup", "--password-stdin"], database_url,
-                    stdin="s3cret-password\n")
+    first = run_cli(
+        ["agent", "create", "dup", "--password-stdin"], database_url, stdin="s3cret-password\n"
+    )
     assert first.returncode == 0
-    again = run_cli(["agent", "create", "dup", "--password-stdin"], database_url,
-                    stdin="other-password\n")
+    again = run_cli(
+        ["agent", "create", "dup", "--password-stdin"], database_url, stdin="other-password\n"
+    )
     assert again.returncode == 1
     assert "already exists" in again.stderr
 
@@ -64,18 +71,24 @@ def test_demo_seed_creates_then_reuses_data(database_url, db):
     queries = Queries.load(required=demo.QUERIES)
     first = demo.seed(database_url, queries)
     assert first.seeded_bets > 3000
-    customers = db.execute("select count(*) from users where agent_id = %s",
-                           (first.agent_id,)).fetchone()
+    customers = db.execute(
+        "select count(*) from users where agent_id = %s", (first.agent_id,)
+    ).fetchone()
     assert customers == (demo.DEMO_CUSTOMERS,)
     mix = dict(db.execute("select status, count(*) from bets group by status").fetchall())
     total = sum(mix.values())
     assert 0.2 < mix["cashed_out"] / total < 0.4
     assert mix["won"] + mix["lost"] > total / 2
-    auto = db.execute("select avg(is_auto_cash_out::int) from bets "
-                      "where status = 'cashed_out'").fetchone()[0]
+    auto = db.execute(
+        "select avg(is_auto_cash_out::int) from bets where status = 'cashed_out'"
+    ).fetchone()[0]
     assert 0.25 < auto < 0.45
-    reasons = {r[0] for r in db.execute(
-        "select distinct cash_out_trigger_reason from bets where status = 'cashed_out'")}
+    reasons = {
+        r[0]
+        for r in db.execute(
+            "select distinct cash_out_trigger_reason from bets where status = 'cashed_out'"
+        )
+    }
     assert reasons == {"manual", "auto_threshold", "auto_profit_target", "auto_stop_loss"}
     second = demo.seed(database_url, queries)
     assert second.agent_id == first.agent_id
@@ -89,11 +102,12 @@ def _postgres_processes(data_dir: Path):
     for proc in psutil.process_iter(["name", "cmdline"]):
         try:
             cmdline = " ".join(proc.info["cmdline"] or [])
+            name = proc.info["name"] or ""
+            alive = proc.status() != psutil.STATUS_ZOMBIE
         except psutil.Error:
             continue
-        if "postgres" in (proc.info["name"] or "") and str(data_dir) in cmdline:
-            if proc.status() != psutil.STATUS_ZOMBIE:
-                found.append(proc)
+        if "postgres" in name and str(data_dir) in cmdline and alive:
+            found.append(proc)
     return found
 
 
@@ -125,8 +139,13 @@ def test_serve_on_embedded_database_stops_it_cleanly(tmp_path, sig):
     env.pop("DATABASE_URL", None)
     for attempt in range(2):  # the second start proves no stale lock was left
         port = _free_port()
-        proc = subprocess.Popen(CLI + ["serve", "--port", str(port)], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             _wait_ready(f"http://127.0.0.1:{port}", proc)
             assert _postgres_processes(data_dir), "embedded postgres is not running"
@@ -136,3 +155,41 @@ def test_serve_on_embedded_database_stops_it_cleanly(tmp_path, sig):
             if proc.poll() is None:
                 proc.kill()
         assert not _postgres_processes(data_dir), f"postgres left running (attempt {attempt})"
+
+
+def test_demo_prints_credentials_that_sign_in(tmp_path):
+    data_dir = tmp_path / "data"
+    env = {**os.environ, "CASHOUT_FEED_DATA_DIR": str(data_dir)}
+    env.pop("DATABASE_URL", None)
+    port = _free_port()
+    proc = subprocess.Popen(
+        [*CLI, "demo", "--port", str(port), "--rate", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        lines: dict[str, str] = {}
+        assert proc.stdout is not None
+        for line in proc.stdout:  # ends if the process dies
+            key, _, value = line.strip().partition(": ")
+            if key in {"open", "username", "password"}:
+                lines[key] = value.strip()
+            if len(lines) == 3:
+                break
+        assert set(lines) == {"open", "username", "password"}, lines
+        url = lines["open"].rstrip("/")
+        assert url == f"http://127.0.0.1:{port}"
+        _wait_ready(url, proc)
+        with httpx.Client(base_url=url) as c:
+            assert c.get("/").status_code == 200
+            token = login(c, lines["username"], lines["password"])
+            me = c.get("/api/v1/agent/me", headers={"Authorization": f"Bearer {token}"})
+            assert me.status_code == 200
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert not _postgres_processes(data_dir)
