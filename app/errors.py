@@ -7,12 +7,37 @@ from typing import Any
 
 import psycopg
 from litestar import MediaType, Request, Response
-from litestar.exceptions import ValidationException
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    ServiceUnavailableException,
+    TooManyRequestsException,
+    ValidationException,
+)
 from psycopg_pool import PoolTimeout
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE = "The database is unavailable; try again in a few seconds."
+
+
+# The classes below are never raised: they document in OpenAPI (``raises=``)
+# the error answers the handlers below and the auth dependency give.
+class DatabaseUnavailable(ServiceUnavailableException):
+    detail = DATABASE_UNAVAILABLE
+
+
+class SignInRequired(NotAuthorizedException):
+    detail = "Sign in required, or the session has expired or was signed out."
+
+
+class TooManySignInAttempts(TooManyRequestsException):
+    detail = "Too many sign-in attempts; try again after Retry-After seconds."
+
+
+# For every route under /api/v1/agent (signed in, reads the database).
+AGENT_ROUTE_ERRORS: list[type[HTTPException]] = [SignInRequired, DatabaseUnavailable]
 
 
 def _describe(error: Any) -> str | None:
@@ -43,7 +68,7 @@ def database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Res
     return Response(
         {
             "status_code": 503,
-            "detail": "The database is unavailable; try again in a few seconds.",
+            "detail": DATABASE_UNAVAILABLE,
             "extra": None,
         },
         status_code=503,

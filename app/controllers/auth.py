@@ -15,6 +15,7 @@ from psycopg.rows import class_row
 from app.auth import SESSION_COOKIE, request_token
 from app.config import Settings
 from app.deps import AppSettings, Pool, SqlQueries
+from app.errors import DatabaseUnavailable, TooManySignInAttempts
 from app.login_limit import attempt_succeeded, client_address, count_attempt
 from app.schemas import Agent, AgentCredentials, LoginRequest, LoginResponse
 from app.security import new_token, token_hash, verify_password
@@ -44,6 +45,7 @@ class AuthController(Controller):
             "Rate-limited per username and per client address: over the limit the answer"
             " is 429 with Retry-After."
         ),
+        raises=[NotAuthorizedException, TooManySignInAttempts, DatabaseUnavailable],
     )
     async def login(
         self,
@@ -96,14 +98,29 @@ class AuthController(Controller):
         )
         return Response(body, cookies=[cookie])
 
-    @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Sign out (revokes the session)")
+    @post(
+        "/logout",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Sign out (revokes the session)",
+        raises=[DatabaseUnavailable],
+        # Static, so the handler can return None and OpenAPI documents an empty 204.
+        response_cookies=[
+            Cookie(
+                key=SESSION_COOKIE,
+                value="",
+                path="/",
+                max_age=0,
+                expires=0,
+                httponly=True,
+                samesite="strict",
+                description="Clears the session cookie",
+            )
+        ],
+    )
     async def logout(
         self, request: Request[Any, Any, Any], pool: Pool, queries: SqlQueries
-    ) -> Response[None]:
+    ) -> None:
         token = request_token(request)
         if token is not None:
             async with pool.connection() as conn:
                 await conn.execute(queries["session_revoke"], {"token_hash": token_hash(token)})
-        response: Response[None] = Response(None, status_code=HTTP_204_NO_CONTENT)
-        response.delete_cookie(SESSION_COOKIE, path="/")
-        return response

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import anyio
 from litestar import Controller, Response, get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 
 from app.deps import AppSettings, Pool, SqlQueries
 from app.schemas import Health
@@ -26,7 +27,11 @@ class HealthController(Controller):
     async def healthz(self) -> Health:
         return Health(status="ok")
 
-    @get("/readyz", summary="The database is reachable and the listener connected")
+    @get(
+        "/readyz",
+        summary="The database is reachable and the listener connected",
+        responses={503: ResponseSpec(data_container=Health, description="Not ready, and why")},
+    )
     async def readyz(
         self, state: State, pool: Pool, queries: SqlQueries, settings: AppSettings
     ) -> Response[Health]:
