@@ -11,7 +11,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import not_a_server_error, positive_data_acceptance
 from schemathesis.generation import GenerationMode
 
 from app.config import Settings
@@ -19,9 +19,16 @@ from tests import factories
 from tests.conftest import login
 
 # Enough to find the usual mistakes, small enough for CI (about a minute in all).
-EXAMPLES = {GenerationMode.POSITIVE: 25, GenerationMode.NEGATIVE: 15}
+EXAMPLES = {GenerationMode.POSITIVE: 40, GenerationMode.NEGATIVE: 20}
 # Streams and CSV are not JSON documents: for them only "no 5xx" is checked.
 NOT_JSON = ("/cash-out/stream", "/activity/export")
+STREAMS = ("/cash-out/stream",)
+# "Every schema-valid request is accepted" cannot hold: some rules of the SPEC
+# are not expressible in OpenAPI (a calendar date such as 3239-40-03 fits the
+# documented pattern; an unknown time zone; date_from after date_to), and
+# those are 400s naming the parameter by design. Everything else is checked,
+# including that invalid requests are rejected with a 4xx.
+EXCLUDED = [positive_data_acceptance]
 
 
 @pytest.fixture
@@ -47,8 +54,29 @@ def new_session(fuzz_server, db):
     return headers
 
 
+def _open_stream(case, base_url, headers):
+    """A live stream never ends by itself: check the answer's head, then hang up."""
+    request = case.as_transport_kwargs(base_url=base_url, headers=headers)
+    with httpx.stream(
+        request["method"],
+        request["url"],
+        params=request.get("params"),
+        headers=request["headers"],
+        cookies=request.get("cookies"),
+        timeout=5,
+    ) as response:
+        assert response.status_code < 500, (response.status_code, case.as_curl_command())
+        if response.status_code == 200:
+            assert response.headers["content-type"].startswith("text/event-stream")
+        else:
+            assert response.json()["detail"], case.as_curl_command()
+
+
 def _fuzz(operation, mode, base_url, headers_for):
-    checks = {"checks": [not_a_server_error]} if operation.path.endswith(NOT_JSON) else {}
+    if operation.path.endswith(NOT_JSON):
+        checks: dict[str, object] = {"checks": [not_a_server_error]}
+    else:
+        checks = {"excluded_checks": EXCLUDED}
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
@@ -60,9 +88,10 @@ def _fuzz(operation, mode, base_url, headers_for):
         suppress_health_check=list(HealthCheck),
     )
     def run(case):
-        # Streams never end by themselves: read the head, then hang up.
-        kwargs = {"timeout": 5, "stream": True} if operation.path.endswith(NOT_JSON) else {}
-        case.call_and_validate(base_url=base_url, headers=headers_for(case), **checks, **kwargs)
+        if operation.path.endswith(STREAMS):
+            _open_stream(case, base_url, headers_for(case))
+        else:
+            case.call_and_validate(base_url=base_url, headers=headers_for(case), **checks)
 
     run()
 
