@@ -8,7 +8,11 @@ from typing import Annotated
 
 import msgspec
 
-Username = Annotated[str, msgspec.Meta(min_length=1, max_length=150)]
+# No control characters: PostgreSQL text cannot hold NUL (it would be a 500), and
+# no real username has any.
+Username = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=150, pattern=r"^[^\x00-\x1f\x7f]*$")
+]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
 
 

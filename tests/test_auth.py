@@ -136,6 +136,8 @@ def test_session_ttl_is_configurable(start_server, database_url, db, agent):
         {"username": "", "password": "x"},
         {"username": "a" * 10_000, "password": "x"},
         {"username": "a", "password": "p" * 5_000},
+        {"username": "a\u0000b", "password": "x"},
+        {"username": "tab\there", "password": "x"},
         [],
         "just a string",
     ],
@@ -346,3 +348,16 @@ def test_signing_in_again_with_a_stale_cookie_needs_no_origin(client, agent):
     login(client, agent["username"])
     assert client.cookies.get("cashout_session")
     login(client, agent["username"])
+
+
+def test_nul_in_the_username_is_400_naming_it_not_500(client):
+    r = client.post("/api/v1/auth/login", json={"username": "a\u0000b", "password": "x"})
+    assert r.status_code == 400
+    assert "username" in r.json()["detail"]
+
+
+def test_nul_in_the_password_is_just_a_wrong_password(client, agent):
+    r = client.post(
+        "/api/v1/auth/login", json={"username": agent["username"], "password": "a\u0000b"}
+    )
+    assert r.status_code == 401
