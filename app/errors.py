@@ -10,6 +10,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
+    PermissionDeniedException,
     ServiceUnavailableException,
     TooManyRequestsException,
     ValidationException,
@@ -30,6 +31,10 @@ class DatabaseUnavailable(ServiceUnavailableException):
 
 class SignInRequired(NotAuthorizedException):
     detail = "Sign in required, or the session has expired or was signed out."
+
+
+class CrossSiteRequestRefused(PermissionDeniedException):
+    detail = "Cross-site request refused: a cookie-signed-in change must come from this site."
 
 
 class TooManySignInAttempts(TooManyRequestsException):

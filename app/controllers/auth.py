@@ -15,7 +15,7 @@ from psycopg.rows import class_row
 from app.auth import SESSION_COOKIE, request_token
 from app.config import Settings
 from app.deps import AppSettings, Pool, SqlQueries
-from app.errors import DatabaseUnavailable, TooManySignInAttempts
+from app.errors import CrossSiteRequestRefused, DatabaseUnavailable, TooManySignInAttempts
 from app.login_limit import attempt_succeeded, client_address, count_attempt
 from app.schemas import Agent, AgentCredentials, LoginRequest, LoginResponse
 from app.security import new_token, token_hash, verify_password
@@ -102,7 +102,7 @@ class AuthController(Controller):
         "/logout",
         status_code=HTTP_204_NO_CONTENT,
         summary="Sign out (revokes the session)",
-        raises=[DatabaseUnavailable],
+        raises=[CrossSiteRequestRefused, DatabaseUnavailable],
         # Static, so the handler can return None and OpenAPI documents an empty 204.
         response_cookies=[
             Cookie(
