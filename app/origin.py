@@ -14,7 +14,6 @@ a new sign-in).
 
 from __future__ import annotations
 
-from http.cookies import CookieError, SimpleCookie
 from urllib.parse import urlsplit
 
 from litestar.enums import ScopeType
@@ -46,12 +45,14 @@ def normalise_origin(url: str) -> str | None:
 
 
 def _has_session_cookie(cookie_header: str, cookie_name: str) -> bool:
-    try:
-        jar: SimpleCookie = SimpleCookie(cookie_header)
-    except CookieError:
-        # Unparsable: look for the name by hand rather than let it through.
-        return f"{cookie_name}=" in cookie_header
-    return bool(jar.get(cookie_name) and jar[cookie_name].value)
+    # Split as Litestar does, not with http.cookies: SimpleCookie gives up
+    # silently on a malformed cookie before ours, which would let a request
+    # through that Litestar still signs in by the cookie.
+    for part in cookie_header.split(";"):
+        name, sep, value = part.partition("=")
+        if sep and name.strip() == cookie_name and value.strip():
+            return True
+    return False
 
 
 class OriginGuard:

@@ -361,3 +361,12 @@ def test_nul_in_the_password_is_just_a_wrong_password(client, agent):
         "/api/v1/auth/login", json={"username": agent["username"], "password": "a\u0000b"}
     )
     assert r.status_code == 401
+
+
+def test_a_malformed_cookie_before_the_session_cookie_does_not_hide_it(client, agent):
+    token = login(client, agent["username"])
+    client.cookies.clear()
+    cookie = {"Cookie": f'junk="x; cashout_session={token}'}
+    assert client.get("/api/v1/agent/me", headers=cookie).status_code == 200  # signed in by it
+    r = client.post("/api/v1/auth/logout", headers={**cookie, "Origin": "https://evil.example"})
+    assert r.status_code == 403
