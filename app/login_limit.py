@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 from typing import Any
 
@@ -32,11 +33,21 @@ def client_address(request: Request[Any, Any, Any]) -> str:
     return str(address)
 
 
+def username_key(username: str) -> str:
+    """The username as stored in ``login_attempts``: hashed, because people
+    sometimes type their password into the username field."""
+    return hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 async def count_attempt(
     conn: AsyncConnection, queries: Queries, settings: Settings, username: str, address: str
 ) -> None:
     """Count one sign-in attempt; 429 with Retry-After if either limit is exceeded."""
-    params = {"username": username, "address": address, "window": settings.login_window}
+    params = {
+        "username": username_key(username),
+        "address": address,
+        "window": settings.login_window,
+    }
     cur = await conn.execute(queries["login_attempt_count"], params)
     rows = await cur.fetchall()
     # Cheap when nothing is stale (an index probe): rows live one window at most.
@@ -59,5 +70,6 @@ async def attempt_succeeded(
     conn: AsyncConnection, queries: Queries, username: str, address: str
 ) -> None:
     await conn.execute(
-        queries["login_attempt_succeeded"], {"username": username, "address": address}
+        queries["login_attempt_succeeded"],
+        {"username": username_key(username), "address": address},
     )

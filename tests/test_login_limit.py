@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from app.config import Settings
+from app.login_limit import username_key
 from tests import factories
 from tests.conftest import login
 
@@ -118,7 +119,7 @@ def test_ended_windows_are_pruned(limited, db):
     )
     attempt(limited, "someone")
     keys = {k for (k,) in db.execute("select key from login_attempts")}
-    assert keys == {"someone", "127.0.0.1"}
+    assert keys == {username_key("someone"), "127.0.0.1"}
 
 
 def test_pruning_is_bounded_per_attempt(limited, db):
@@ -145,3 +146,11 @@ def test_limits_are_configurable_from_the_environment():
     d = Settings.from_env({})
     assert (d.login_username_limit, d.login_address_limit) == (10, 50)
     assert d.login_window == timedelta(minutes=15)
+
+
+def test_usernames_are_not_stored_in_plain_text(limited, db):
+    # People type passwords into the username field.
+    attempt(limited, "my-secret-password")
+    keys = {k for (k,) in db.execute("select key from login_attempts where scope = 'username'")}
+    assert keys == {username_key("my-secret-password")}
+    assert "my-secret-password" not in str(keys)
