@@ -75,6 +75,12 @@ class Settings:
     # Origins besides the app's own from which a cookie-signed-in page may POST
     # (e.g. when the page is served under another name than the API).
     trusted_origins: tuple[str, ...] = ()
+    # Live stream: idle streams get a ": ping" comment this often (SPEC: at most 15 s).
+    stream_ping_seconds: float = 15.0
+    # Events a stream may have waiting; a stream that falls further behind is cut off.
+    stream_queue_size: int = 1000
+    stream_max_per_agent: int = 20
+    stream_max_total: int = 10_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -99,6 +105,10 @@ class Settings:
             login_address_limit=_positive_int(env, "LOGIN_ADDRESS_LIMIT", 50),
             login_window=timedelta(minutes=_positive_float(env, "LOGIN_WINDOW_MINUTES", 15)),
             trusted_origins=_origins(env),
+            stream_ping_seconds=_positive_float(env, "STREAM_PING_SECONDS", 15.0),
+            stream_queue_size=_positive_int(env, "STREAM_QUEUE_SIZE", 1000),
+            stream_max_per_agent=_positive_int(env, "STREAM_MAX_PER_AGENT", 20),
+            stream_max_total=_positive_int(env, "STREAM_MAX_TOTAL", 10_000),
         )
 
     def with_database(self, url: str) -> Settings:

@@ -49,6 +49,7 @@ def _describe(error: Any) -> str | None:
     if not isinstance(error, dict):
         return None
     key, message, source = error.get("key"), error.get("message"), error.get("source")
+    source = getattr(source, "value", source)  # Litestar passes an enum member
     if not key:
         return str(message) if message else None
     where = {"query": "query parameter", "body": "field", "header": "header"}.get(

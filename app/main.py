@@ -14,24 +14,32 @@ from litestar.static_files import create_static_files_router
 from app import auth, login_limit
 from app.access_log import AccessLog
 from app.config import Settings
+from app.controllers import activity, customers, export, health, stream, summary
 from app.controllers import auth as auth_controller
-from app.controllers import health
 from app.controllers.agent import AgentController
 from app.controllers.page import PageController
+from app.controllers.stream import StreamController
 from app.deps import APP_DEPENDENCIES
 from app.errors import EXCEPTION_HANDLERS
 from app.lifespan import database_lifespan
 from app.limits import MAX_BODY_BYTES, RequestLimits
 from app.logs import configure_logging
+from app.metrics import Metrics, MetricsController, RequestTimingMiddleware
 from app.origin import OriginGuard
 from app.paths import STATIC_DIR
 from app.queries import Queries
+from app.stream_lifespan import listener_lifespan
 
 REQUIRED_QUERIES = (
     *auth.QUERIES,
     *auth_controller.QUERIES,
     *health.QUERIES,
     *login_limit.QUERIES,
+    *activity.QUERIES,
+    *export.QUERIES,
+    *customers.QUERIES,
+    *summary.QUERIES,
+    *stream.QUERIES,
 )
 
 
@@ -42,7 +50,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     agent_router = Router(
         path="/api/v1/agent",
-        route_handlers=[AgentController],
+        route_handlers=[
+            AgentController,
+            activity.ActivityController,
+            export.ExportController,
+            customers.CustomersController,
+            summary.SummaryController,
+            StreamController,
+        ],
         dependencies={"agent": Provide(auth.provide_agent)},
         security=[{"bearer": []}, {"cookie": []}],
     )
@@ -50,19 +65,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
         "settings": settings,
         "queries": queries,
         "readiness_checks": {},
+        "export_slots": export.ExportSlots.for_pool(settings.pool_max_size),
+        "metrics": Metrics(),
     }
     app = Litestar(
         route_handlers=[
             auth_controller.AuthController,
             agent_router,
             health.HealthController,
+            MetricsController,
             PageController,
             create_static_files_router(
                 path="/static", directories=[STATIC_DIR], include_in_schema=False
             ),
         ],
         dependencies=APP_DEPENDENCIES,
-        lifespan=[database_lifespan],
+        lifespan=[database_lifespan, listener_lifespan],
+        middleware=[RequestTimingMiddleware()],
         state=State(state),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY_BYTES,

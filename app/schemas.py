@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -64,3 +64,73 @@ class ActivityItem(msgspec.Struct):
     cash_out_trigger_reason: str | None
     placed_at: datetime
     settled_at: datetime
+
+
+# Decimal quantities leave as strings with fixed decimals (rounded in SQL).
+Money = Annotated[
+    Decimal, msgspec.Meta(description="Money, 2 decimals, as a string", examples=["12.50"])
+]
+Ratio = Annotated[
+    Decimal, msgspec.Meta(description="A ratio, 4 decimals, as a string", examples=["1.2500"])
+]
+Percentage = Annotated[
+    Decimal, msgspec.Meta(description="A percentage, 2 decimals, as a string", examples=["33.33"])
+]
+PeriodName = Literal["24h", "7d", "30d"]
+
+
+class ActivityTotals(msgspec.Struct):
+    """Over every row that matches the filters, not just the page."""
+
+    total_count: int
+    total_cash_out_amount: Money
+    total_profit_loss: Money
+
+
+class Pagination(msgspec.Struct):
+    limit: int
+    offset: int
+    has_more: bool
+
+
+class ActivityPage(msgspec.Struct):
+    items: list[ActivityItem]
+    totals: ActivityTotals
+    pagination: Pagination
+    # The agent's stream position when the list was read: open the stream from
+    # here to miss nothing and see nothing twice. Null if there never was one.
+    last_event_id: str | None
+
+
+class Customer(msgspec.Struct):
+    id: int
+    username: str
+    display_name: str
+
+
+class CustomerList(msgspec.Struct):
+    items: list[Customer]
+
+
+class TopCustomer(msgspec.Struct):
+    customer_id: int
+    customer_username: str
+    cash_out_count: int
+    total_cash_out_amount: Money
+    net_profit_loss: Money
+
+
+class Summary(msgspec.Struct):
+    period: PeriodName
+    window_start: datetime
+    window_end: datetime
+    total_cash_outs: int
+    unique_customers: int
+    total_stake: Money
+    total_cash_out_amount: Money
+    net_profit_loss: Money
+    auto_cash_out_count: int
+    # Null when the window has no cash-outs.
+    auto_cash_out_percentage: Percentage | None
+    avg_return_ratio: Ratio | None
+    top_customers: list[TopCustomer] = msgspec.field(default_factory=list)

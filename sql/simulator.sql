@@ -13,11 +13,17 @@ select
     c.ids[1 + floor(random() * cardinality(c.ids))::int],
     (array[5, 10, 20, 25, 50, 100])[1 + floor(random() * 6)::int],
     round((1.3 + random() * 3.7)::numeric, 2),
-    t.names[1 + (g * 5) %% 12] || ' v ' || t.names[1 + (g * 5 + 1 + floor(random() * 10)::int) %% 12]
-        || ' — ' || t.names[1 + (g * 5) %% 12],
+    t.names[m.home] || ' v ' || t.names[m.away] || ' — '
+        || t.names[case when m.backs_home then m.home else m.away end],
     'open',
     now() - random() * interval '90 minutes'
 from customers c, teams t, generate_series(1, %(count)s) as g
+cross join lateral (
+    -- home and away always differ: away is home shifted by 1 to 11 places
+    select h as home, 1 + (h - 1 + 1 + floor(random() * 11)::int) %% 12 as away,
+           random() < 0.5 as backs_home
+    from (select 1 + floor(random() * 12)::int + 0 * g as h) as pick
+) as m
 where cardinality(c.ids) > 0;
 
 -- name: sim_cash_out

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 import psycopg
 
-from app.security import hash_password
+from app.security import hash_password, new_token, token_hash
 
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count(1)
@@ -95,4 +95,40 @@ def cash_out(
         "update bets set status = 'cashed_out', cash_out_amount = %s, is_auto_cash_out = %s,"
         " cash_out_trigger_reason = %s, settled_at = coalesce(%s, now()) where id = %s",
         (Decimal(amount), auto, reason, settled_at, bet_id),
+    )
+
+
+def make_session(conn: psycopg.Connection, agent_id: int) -> str:
+    """A signed-in session for ``agent_id``, without the cost of a password check."""
+    token = new_token()
+    conn.execute(
+        "insert into agent_sessions (token_hash, agent_id, expires_at)"
+        " values (%s, %s, now() + interval '1 hour')",
+        (token_hash(token), agent_id),
+    )
+    return token
+
+
+def cashed_out_bet(
+    conn: psycopg.Connection,
+    user_id: int,
+    stake: Decimal | str,
+    amount: Decimal | str,
+    settled_at: datetime,
+    auto: bool = False,
+    reason: str | None = "manual",
+    selection: str = "Arsenal v Chelsea — Arsenal",
+) -> int:
+    """A bet inserted already cashed out (a backfill: listed, but no live event)."""
+    return make_bet(
+        conn,
+        user_id,
+        stake=stake,
+        selection=selection,
+        status="cashed_out",
+        cash_out_amount=amount,
+        is_auto_cash_out=auto,
+        cash_out_trigger_reason=reason,
+        placed_at=settled_at - timedelta(minutes=30),
+        settled_at=settled_at,
     )

@@ -38,3 +38,18 @@ def test_values_from_environment():
 def test_bad_values_name_the_variable(name, value):
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({name: value})
+
+
+def test_stream_settings_from_env():
+    s = Settings.from_env(
+        {
+            "CASHOUT_FEED_STREAM_PING_SECONDS": "0.5",
+            "CASHOUT_FEED_STREAM_QUEUE_SIZE": "50",
+            "CASHOUT_FEED_STREAM_MAX_PER_AGENT": "3",
+            "CASHOUT_FEED_STREAM_MAX_TOTAL": "100",
+        }
+    )
+    assert (s.stream_ping_seconds, s.stream_queue_size) == (0.5, 50)
+    assert (s.stream_max_per_agent, s.stream_max_total) == (3, 100)
+    with pytest.raises(ConfigError, match="CASHOUT_FEED_STREAM_QUEUE_SIZE"):
+        Settings.from_env({"CASHOUT_FEED_STREAM_QUEUE_SIZE": "0"})

@@ -1,0 +1,182 @@
+"""The live stream of an agent's cash-outs (Server-Sent Events), resumable."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from litestar import Controller, get
+from litestar.background_tasks import BackgroundTask
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException, TooManyRequestsException
+from litestar.openapi import ResponseSpec
+from litestar.params import HeaderParameter, QueryParameter
+from litestar.response import Stream
+
+from app import events
+from app.deps import AppSettings, CurrentAgent, Pool, SqlQueries
+from app.errors import RETRY_AFTER_SECONDS
+from app.events import Event
+from app.listener import Hub
+from app.metrics import Metrics
+from app.subscriptions import ListenerUnavailable, StreamLimitError, Subscription
+
+QUERIES = events.QUERIES
+
+# A resume further behind than this is answered with `event: reset`.
+MAX_REPLAY = 1000
+RETRY_MILLISECONDS = 3000
+# Route option telling any compression middleware to leave the stream alone
+# (CompressionConfig(exclude_opt_key="skip_compression")): compressors buffer,
+# which would hold events back.
+SKIP_COMPRESSION = "skip_compression"
+_POSITION = re.compile(r"[0-9]{1,18}")
+
+
+class StreamController(Controller):
+    path = "/cash-out"
+    tags = ["cash-out"]
+
+    @get(
+        "/stream",
+        summary="Live cash-outs as Server-Sent Events",
+        description=(
+            "Each cash-out after it commits: `id: <event_id>`, `event: cash_out`, `data:` the"
+            " activity item. Resume from `Last-Event-ID` (header, wins) or `last_event_id`"
+            " (query); more than 1,000 events behind or an unknown position ends with"
+            " `event: reset`."
+        ),
+        opt={SKIP_COMPRESSION: True},
+        responses={
+            200: ResponseSpec(
+                str,
+                media_type="text/event-stream",
+                description="`retry:`, then `cash_out` events, pings, or one `reset`",
+            ),
+            429: ResponseSpec(None, description="Too many open streams (per agent or server)"),
+            503: ResponseSpec(None, description="The database or its listener is unavailable"),
+        },
+    )
+    async def stream(
+        self,
+        state: State,
+        agent: CurrentAgent,
+        pool: Pool,
+        queries: SqlQueries,
+        settings: AppSettings,
+        last_event_id: Annotated[
+            str | None,
+            QueryParameter(
+                name="last_event_id",
+                description="Resume after this event id (first connect).",
+            ),
+        ] = None,
+        last_event_id_header: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Last-Event-ID",
+                description="Resume after this event id (EventSource reconnect; wins).",
+            ),
+        ] = None,
+    ) -> Stream:
+        hub: Hub = state.hub
+        metrics: Metrics = state.metrics
+        # An empty id means "no position" (as EventSource treats `id:` with no value).
+        raw = (last_event_id_header or "").strip() or (last_event_id or "").strip() or None
+        try:
+            sub = await hub.subscribe(agent.id)
+        except StreamLimitError as exc:
+            raise TooManyRequestsException(
+                str(exc), headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+            ) from None
+        except ListenerUnavailable:
+            raise HTTPException(
+                status_code=503,
+                detail="The live stream is reconnecting to the database; try again shortly.",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            ) from None
+        try:
+            # Subscribed first, read second: anything committed from here on is
+            # in the queue, anything before in the replay; the overlap is skipped.
+            async with pool.connection() as conn, conn.transaction():
+                await conn.execute(queries["stream_snapshot"])
+                newest = await events.last_seq(conn, queries, agent.id)
+                start, problem = _position(raw, newest)
+                replay: list[Event] = []
+                if problem is None and start < newest:
+                    replay = await events.events_after(
+                        conn, queries, {agent.id: start}, MAX_REPLAY + 1
+                    )
+        except BaseException:
+            sub.close()
+            raise
+        if problem is not None:
+            sub.close()
+        frames = _frames(sub, replay, start, problem, settings.stream_ping_seconds, metrics)
+        return Stream(
+            frames,
+            media_type="text/event-stream",
+            headers={
+                "Cache-Control": "no-cache, no-transform",
+                "X-Accel-Buffering": "no",
+            },
+            # Also runs when the client went away mid-write.
+            background=BackgroundTask(sub.close),
+        )
+
+
+def _position(raw: str | None, newest: int) -> tuple[int, str | None]:
+    """Where the stream starts, or why it cannot (sent as ``event: reset``)."""
+    if raw is None:
+        return newest, None
+    value = raw.strip()
+    if not _POSITION.fullmatch(value):
+        return 0, f"unknown event id {value[:40]!r}: reload the list and reconnect"
+    position = int(value)
+    if position > newest:
+        return 0, f"unknown event id {position}: reload the list and reconnect"
+    if newest - position > MAX_REPLAY:
+        return 0, (
+            f"event id {position} is {newest - position} events behind (more than"
+            f" {MAX_REPLAY}): reload the list and reconnect from its last_event_id"
+        )
+    return position, None
+
+
+async def _frames(
+    sub: Subscription,
+    replay: list[Event],
+    last_sent: int,
+    problem: str | None,
+    ping_seconds: float,
+    metrics: Metrics,
+) -> AsyncIterator[bytes]:
+    try:
+        yield events.retry_frame(RETRY_MILLISECONDS)
+        if problem is not None:
+            yield events.reset_frame(problem)
+            return
+        for event in replay:
+            last_sent = event.seq
+            if event.frame is not None:
+                yield event.frame
+                metrics.events_delivered.inc()
+        while sub.ended is None:
+            try:
+                event_or_wake = await asyncio.wait_for(sub.queue.get(), ping_seconds)
+            except TimeoutError:
+                yield events.PING_FRAME
+                continue
+            if event_or_wake is None or event_or_wake.seq <= last_sent:
+                continue
+            last_sent = event_or_wake.seq
+            if event_or_wake.frame is not None:
+                yield event_or_wake.frame
+                metrics.events_delivered.inc()
+        # Cut off or shutting down: ending the stream makes EventSource
+        # reconnect with Last-Event-ID, and the replay fills the gap.
+        yield events.comment_frame(sub.ended)
+    finally:
+        sub.close()

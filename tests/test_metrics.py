@@ -1,0 +1,53 @@
+"""GET /metrics: Prometheus text with the stream gauges and request latency."""
+
+from __future__ import annotations
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from app.metrics import Metrics
+
+
+def samples(client: httpx.Client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
+
+
+def test_metrics_expose_the_stream_and_listener_figures(client):
+    found = samples(client)
+    assert found[("cashout_feed_open_streams", ())] == 0
+    assert found[("cashout_feed_stream_events_delivered_total", ())] == 0
+    assert found[("cashout_feed_listener_reconnects_total", ())] == 0
+
+
+def test_request_latency_is_labelled_by_route_template_and_status(agent_client, db):
+    for bogus in ("abc", "123456"):
+        agent_client.get("/api/v1/agent/me", params={"x": bogus})
+    agent_client.get("/healthz")
+    agent_client.get("/static/no-such-file-xyz.js")
+    agent_client.headers.pop("Authorization")
+    agent_client.cookies.clear()
+    assert agent_client.get("/api/v1/agent/me").status_code == 401
+    found = samples(agent_client)
+    count = "cashout_feed_http_request_duration_seconds_count"
+    me = ("method", "GET"), ("route", "/api/v1/agent/me")
+    assert found[(count, (*me, ("status", "200")))] == 2
+    assert found[(count, (*me, ("status", "401")))] == 1
+    assert found[(count, (("method", "GET"), ("route", "/healthz"), ("status", "200")))] == 1
+    # Labels come from templates, never from raw paths or query strings.
+    assert not any("abc" in str(labels) or "xyz" in str(labels) for _, labels in found)
+    static = [labels for name, labels in found if name == count and "/static" in str(labels)]
+    assert static and all("{" in dict(labels)["route"] for labels in static)
+
+
+def test_each_app_has_its_own_registry():
+    first, second = Metrics(), Metrics()
+    first.events_delivered.inc()
+    assert b"cashout_feed_stream_events_delivered_total 1.0" in first.render()
+    assert b"cashout_feed_stream_events_delivered_total 0.0" in second.render()
