@@ -127,3 +127,56 @@ def test_the_app_starts_while_the_database_is_down_and_becomes_ready(pg, start_s
         assert c.get("/healthz").status_code == 200
         pg.start()
         wait_until(lambda: c.get("/readyz").status_code == 200)
+
+
+# -- the REST routes and the live stream -------------------------------------
+
+REST_ROUTES = [
+    "/api/v1/agent/cash-out/activity",
+    "/api/v1/agent/cash-out/activity/export",
+    "/api/v1/agent/customers",
+    "/api/v1/agent/cash-out/summary?period=7d",
+    "/api/v1/agent/cash-out/stream",
+]
+
+
+@pytest.mark.parametrize("path", REST_ROUTES)
+def test_rest_routes_are_503_within_2s_while_the_database_is_down(pg, signed_in, path):
+    client = signed_in["client"]
+    with client.stream("GET", path) as r:
+        assert r.status_code == 200
+    pg.stop()
+    r, elapsed = timed(lambda: client.get(path))
+    assert_unavailable(r, elapsed)
+    pg.start()
+    wait_until(lambda: client.get("/readyz").status_code == 200)
+    with client.stream("GET", path) as r:
+        assert r.status_code == 200
+
+
+async def test_an_open_stream_keeps_pinging_through_an_outage_then_delivers(pg, start_server):
+    import asyncio
+
+    from tests.sse import open_stream
+
+    with pg.connect() as conn:
+        username = factories.unique("agent")
+        agent_id = factories.make_agent(conn, username)
+        bet = factories.make_bet(conn, factories.make_customer(conn, agent_id))
+    server = start_server(Settings(database_url=pg.url, stream_ping_seconds=0.3))
+    with httpx.Client(base_url=server.url) as c:
+        token = login(c, username)
+    async with (
+        httpx.AsyncClient(base_url=server.url, timeout=10) as c,
+        open_stream(c, token) as sse,
+    ):
+        await asyncio.to_thread(pg.stop)
+        for _ in range(3):  # pings keep coming while the database is away
+            ping = await sse.next(timeout=5)
+            assert ping is not None, "the stream ended during the outage"
+            assert ping.comments == ["ping"], ping
+        await asyncio.to_thread(pg.start)
+        with pg.connect() as conn:
+            factories.cash_out(conn, bet)
+        (event,) = await sse.events(1, timeout=30)
+        assert event.json()["bet_id"] == bet
