@@ -22,7 +22,8 @@ def test_session_probe_names_the_signed_in_agent(client: httpx.Client, agent: di
 
 def test_session_probe_after_sign_out_is_null(client: httpx.Client, agent: dict) -> None:
     token = login(client, agent["username"])
-    client.post("/api/v1/auth/logout")
+    r = client.post("/api/v1/auth/logout", headers={"Origin": str(client.base_url).rstrip("/")})
+    assert r.status_code == 204
     r = client.get("/api/v1/auth/session", headers={"Authorization": f"Bearer {token}"})
     assert r.json() == {"agent": None}
 
