@@ -14,7 +14,7 @@ from app.security import token_hash
 
 SESSION_COOKIE = "cashout_session"
 # Tokens we issue are 43 characters; anything far longer is not one of ours.
-_MAX_TOKEN_LENGTH = 256
+MAX_TOKEN_LENGTH = 256
 
 QUERIES = ("session_agent",)
 
@@ -30,7 +30,7 @@ def request_token(request: Request[Any, Any, Any]) -> str | None:
 
 async def provide_agent(request: Request[Any, Any, Any], pool: Pool, queries: SqlQueries) -> Agent:
     token = request_token(request)
-    if token is None or len(token) > _MAX_TOKEN_LENGTH:
+    if token is None or len(token) > MAX_TOKEN_LENGTH:
         raise NotAuthorizedException(
             "Sign in required: send 'Authorization: Bearer <token>' or the session cookie."
         )

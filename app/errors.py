@@ -7,12 +7,42 @@ from typing import Any
 
 import psycopg
 from litestar import MediaType, Request, Response
-from litestar.exceptions import ValidationException
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ServiceUnavailableException,
+    TooManyRequestsException,
+    ValidationException,
+)
 from psycopg_pool import PoolTimeout
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE = "The database is unavailable; try again in a few seconds."
+
+
+# The classes below are never raised: they document in OpenAPI (``raises=``)
+# the error answers the handlers below and the auth dependency give.
+class DatabaseUnavailable(ServiceUnavailableException):
+    detail = DATABASE_UNAVAILABLE
+
+
+class SignInRequired(NotAuthorizedException):
+    detail = "Sign in required, or the session has expired or was signed out."
+
+
+class CrossSiteRequestRefused(PermissionDeniedException):
+    detail = "Cross-site request refused: a cookie-signed-in change must come from this site."
+
+
+class TooManySignInAttempts(TooManyRequestsException):
+    detail = "Too many sign-in attempts; try again after Retry-After seconds."
+
+
+# For every route under /api/v1/agent (signed in, reads the database).
+AGENT_ROUTE_ERRORS: list[type[HTTPException]] = [SignInRequired, DatabaseUnavailable]
 
 
 def _describe(error: Any) -> str | None:
@@ -44,7 +74,7 @@ def database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Res
     return Response(
         {
             "status_code": 503,
-            "detail": "The database is unavailable; try again in a few seconds.",
+            "detail": DATABASE_UNAVAILABLE,
             "extra": None,
         },
         status_code=503,
@@ -53,7 +83,18 @@ def database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Res
     )
 
 
+def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # The trace goes to the log (with the request id), never to the client.
+    log.error("unexpected error: %s", type(exc).__name__, exc_info=exc)
+    return Response(
+        {"status_code": 500, "detail": "Internal server error.", "extra": None},
+        status_code=500,
+        media_type=MediaType.JSON,
+    )
+
+
 EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
+    500: unexpected_error,
     ValidationException: validation_error,
     psycopg.OperationalError: database_unavailable,
     PoolTimeout: database_unavailable,

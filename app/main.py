@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Litestar, Router
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
-from app import auth
+from app import auth, login_limit
+from app.access_log import AccessLog
 from app.config import Settings
-from app.controllers import activity, customers, export, health, stream, summary
+from app.controllers import activity, customers, export, health, session, stream, summary
 from app.controllers import auth as auth_controller
 from app.controllers.agent import AgentController
 from app.controllers.page import PageController
@@ -22,15 +23,21 @@ from app.deps import APP_DEPENDENCIES
 from app.errors import EXCEPTION_HANDLERS
 from app.gc_tuning import gc_lifespan
 from app.lifespan import database_lifespan
+from app.limits import MAX_BODY_BYTES, RequestLimits
+from app.logs import configure_logging
 from app.metrics import Metrics, MetricsController, RequestTimingMiddleware
+from app.origin import OriginGuard
 from app.paths import STATIC_DIR
 from app.queries import Queries
+from app.security_headers import add_security_headers
 from app.stream_lifespan import listener_lifespan
 
 REQUIRED_QUERIES = (
     *auth.QUERIES,
     *auth_controller.QUERIES,
     *health.QUERIES,
+    *session.QUERIES,
+    *login_limit.QUERIES,
     *activity.QUERIES,
     *export.QUERIES,
     *customers.QUERIES,
@@ -38,11 +45,10 @@ REQUIRED_QUERIES = (
     *stream.QUERIES,
 )
 
-MAX_REQUEST_BODY_BYTES = 64 * 1024
-
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings if settings is not None else Settings.from_env()
+    configure_logging(settings.log_level)
     queries = Queries.load(required=REQUIRED_QUERIES)
 
     agent_router = Router(
@@ -65,23 +71,33 @@ def create_app(settings: Settings | None = None) -> Litestar:
         "export_slots": export.ExportSlots.for_pool(settings.pool_max_size),
         "metrics": Metrics(),
     }
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             auth_controller.AuthController,
+            session.SessionController,
             agent_router,
             health.HealthController,
             MetricsController,
             PageController,
             create_static_files_router(
-                path="/static", directories=[STATIC_DIR], include_in_schema=False
+                path="/static",
+                directories=[STATIC_DIR],
+                include_in_schema=False,
+                # No build step means no hashed file names: revalidate on every
+                # load so that a new release never mixes old and new modules.
+                cache_control=CacheControlHeader(no_cache=True),
             ),
         ],
         dependencies=APP_DEPENDENCIES,
         lifespan=[database_lifespan, listener_lifespan, gc_lifespan],
         middleware=[RequestTimingMiddleware()],
+        before_send=[add_security_headers],
         state=State(state),
         exception_handlers=EXCEPTION_HANDLERS,
-        request_max_body_size=MAX_REQUEST_BODY_BYTES,
+        request_max_body_size=MAX_BODY_BYTES,
+        # Our JSON logging (app.logs) instead of Litestar's, which would take over
+        # the root logger; unexpected errors are logged by app.errors.
+        logging_config=None,
         openapi_config=OpenAPIConfig(
             title="cash-out-feed",
             version="1.0.0",
@@ -97,3 +113,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
         ),
     )
+    # Outside Litestar's routing, so that they also see requests no route matches.
+    origin_guard = OriginGuard(
+        app.asgi_handler,
+        auth.SESSION_COOKIE,
+        settings.trusted_origins,
+        exempt_paths=frozenset({auth_controller.LOGIN_PATH}),
+    )
+    app.asgi_handler = AccessLog(RequestLimits(origin_guard))
+    return app

@@ -8,11 +8,18 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Username = Annotated[str, msgspec.Meta(min_length=1, max_length=150)]
+# No control characters: PostgreSQL text cannot hold NUL (it would be a 500), and
+# no real username has any.
+Username = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=150, pattern=r"^[^\x00-\x1f\x7f]*$")
+]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
 
 
-class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
+# Unknown fields are ignored, as the OpenAPI document (which cannot say
+# otherwise for msgspec Structs in Litestar) promises; a misspelt field still
+# fails as a missing required one.
+class LoginRequest(msgspec.Struct):
     username: Username
     password: Password
 
@@ -34,6 +41,10 @@ class LoginResponse(msgspec.Struct):
     token: str
     expires_at: datetime
     agent: Agent
+
+
+class SessionState(msgspec.Struct):
+    agent: Agent | None
 
 
 class Health(msgspec.Struct):

@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+import httpx
 import pytest
 from argon2 import PasswordHasher
 
@@ -94,7 +95,7 @@ def test_logout_revokes_the_session(client, agent):
 
 def test_logout_clears_the_cookie(client, agent):
     login(client, agent["username"])
-    r = client.post("/api/v1/auth/logout")
+    r = client.post("/api/v1/auth/logout", headers={"Origin": str(client.base_url).rstrip("/")})
     assert r.status_code == 204
     assert client.get("/api/v1/agent/me").status_code == 401
 
@@ -116,7 +117,6 @@ def test_expired_session_is_refused(client, agent, db):
 
 def test_session_ttl_is_configurable(start_server, database_url, db, agent):
     server = start_server(Settings(database_url=database_url, session_ttl=timedelta(minutes=5)))
-    import httpx
 
     with httpx.Client(base_url=server.url) as c:
         login(c, agent["username"])
@@ -136,6 +136,8 @@ def test_session_ttl_is_configurable(start_server, database_url, db, agent):
         {"username": "", "password": "x"},
         {"username": "a" * 10_000, "password": "x"},
         {"username": "a", "password": "p" * 5_000},
+        {"username": "a\u0000b", "password": "x"},
+        {"username": "tab\there", "password": "x"},
         [],
         "just a string",
     ],
@@ -173,3 +175,198 @@ def test_agents_never_store_plain_passwords(db, agent):
     assert row is not None
     assert row[0].startswith("$argon2id$")
     assert factories.PASSWORD not in row[0]
+
+
+def _login_response(client, agent, headers=None):
+    r = client.post(
+        "/api/v1/auth/login",
+        json={"username": agent["username"], "password": agent["password"]},
+        headers=headers or {},
+    )
+    assert r.status_code == 200, r.text
+    return r
+
+
+def test_cookie_is_secure_behind_an_https_proxy(client, agent):
+    # uvicorn trusts X-Forwarded-Proto from 127.0.0.1 (FORWARDED_ALLOW_IPS).
+    cookie = _login_response(client, agent, {"X-Forwarded-Proto": "https"}).headers["set-cookie"]
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+    assert "samesite=strict" in cookie.lower()
+
+
+def test_cookie_secure_can_be_forced(start_server, database_url, agent):
+    server = start_server(Settings(database_url=database_url, cookie_secure="true"))
+    with httpx.Client(base_url=server.url) as c:
+        assert "Secure" in _login_response(c, agent).headers["set-cookie"]
+
+
+def test_cookie_max_age_matches_the_session_ttl(client, agent):
+    cookie = _login_response(client, agent).headers["set-cookie"]
+    assert f"Max-Age={12 * 3600}" in cookie
+
+
+def test_session_expiry_is_enforced_for_the_cookie_too(client, agent, db):
+    login(client, agent["username"])
+    assert client.get("/api/v1/agent/me").status_code == 200
+    db.execute("update agent_sessions set expires_at = now() - interval '1 second'")
+    r = client.get("/api/v1/agent/me")
+    assert r.status_code == 401
+    assert "expired" in r.json()["detail"]
+
+
+def test_logout_revokes_only_that_session(client, agent):
+    first = login(client, agent["username"])
+    second = login(client, agent["username"])
+    client.cookies.clear()
+    client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {first}"})
+    assert (
+        client.get("/api/v1/agent/me", headers={"Authorization": f"Bearer {first}"}).status_code
+        == 401
+    )
+    assert (
+        client.get("/api/v1/agent/me", headers={"Authorization": f"Bearer {second}"}).status_code
+        == 200
+    )
+
+
+def test_revoked_session_stays_revoked_after_logging_out_again(client, agent, db):
+    token = login(client, agent["username"])
+    client.cookies.clear()
+    auth = {"Authorization": f"Bearer {token}"}
+    client.post("/api/v1/auth/logout", headers=auth)
+    revoked_at = db.execute("select revoked_at from agent_sessions").fetchone()
+    assert client.post("/api/v1/auth/logout", headers=auth).status_code == 204
+    assert db.execute("select revoked_at from agent_sessions").fetchone() == revoked_at
+    assert client.get("/api/v1/agent/me", headers=auth).status_code == 401
+
+
+# Cross-site requests with the session cookie
+
+
+def _own_origin(client):
+    return str(client.base_url).rstrip("/")
+
+
+def test_cookie_post_from_a_foreign_origin_is_refused(client, agent):
+    login(client, agent["username"])
+    r = client.post("/api/v1/auth/logout", headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403
+    assert "Origin" in r.json()["detail"]
+    # The session was not signed out by the forged request.
+    assert client.get("/api/v1/agent/me").status_code == 200
+
+
+def test_cookie_post_with_a_foreign_referer_is_refused(client, agent):
+    login(client, agent["username"])
+    r = client.post("/api/v1/auth/logout", headers={"Referer": "https://evil.example/page"})
+    assert r.status_code == 403
+    assert client.get("/api/v1/agent/me").status_code == 200
+
+
+@pytest.mark.parametrize("origin", ["null", "not a url", "http://127.0.0.1.evil.example"])
+def test_cookie_post_from_an_opaque_or_lookalike_origin_is_refused(client, agent, origin):
+    login(client, agent["username"])
+    r = client.post("/api/v1/auth/logout", headers={"Origin": origin})
+    assert r.status_code == 403
+
+
+def test_cookie_post_without_origin_or_referer_is_refused(client, agent):
+    login(client, agent["username"])
+    r = client.post("/api/v1/auth/logout")
+    assert r.status_code == 403
+    assert "Bearer" in r.json()["detail"]
+
+
+def test_cookie_post_from_our_own_origin_is_allowed(client, agent):
+    login(client, agent["username"])
+    r = client.post("/api/v1/auth/logout", headers={"Origin": _own_origin(client)})
+    assert r.status_code == 204
+
+
+def test_cookie_post_with_our_own_referer_is_allowed(client, agent):
+    login(client, agent["username"])
+    r = client.post("/api/v1/auth/logout", headers={"Referer": _own_origin(client) + "/"})
+    assert r.status_code == 204
+
+
+def test_own_origin_over_https_behind_a_proxy_is_allowed(client, agent):
+    login(client, agent["username"])
+    host = client.base_url.netloc.decode()
+    r = client.post(
+        "/api/v1/auth/logout",
+        headers={"Origin": f"https://{host}", "X-Forwarded-Proto": "https"},
+    )
+    assert r.status_code == 204
+
+
+def test_http_origin_is_foreign_to_an_https_site(client, agent):
+    login(client, agent["username"])
+    r = client.post(
+        "/api/v1/auth/logout",
+        headers={"Origin": _own_origin(client), "X-Forwarded-Proto": "https"},
+    )
+    assert r.status_code == 403
+
+
+def test_trusted_origin_is_allowed(start_server, database_url, agent):
+    server = start_server(
+        Settings(database_url=database_url, trusted_origins=("https://feed.example.com",))
+    )
+    with httpx.Client(base_url=server.url) as c:
+        login(c, agent["username"])
+        r = c.post("/api/v1/auth/logout", headers={"Origin": "https://feed.example.com"})
+        assert r.status_code == 204
+
+
+def test_bearer_post_is_exempt_from_the_origin_check(client, agent):
+    token = login(client, agent["username"])
+    r = client.post(
+        "/api/v1/auth/logout",
+        headers={"Authorization": f"Bearer {token}", "Origin": "https://evil.example"},
+    )
+    assert r.status_code == 204
+
+
+def test_cookie_get_from_a_foreign_origin_is_not_refused(client, agent):
+    # Reads change nothing; SameSite=Strict keeps the cookie off cross-site loads anyway.
+    login(client, agent["username"])
+    r = client.get("/api/v1/agent/me", headers={"Origin": "https://evil.example"})
+    assert r.status_code == 200
+
+
+def test_post_without_a_cookie_needs_no_origin(client, agent):
+    r = client.post(
+        "/api/v1/auth/login",
+        json={"username": agent["username"], "password": agent["password"]},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert r.status_code == 200
+
+
+def test_signing_in_again_with_a_stale_cookie_needs_no_origin(client, agent):
+    login(client, agent["username"])
+    assert client.cookies.get("cashout_session")
+    login(client, agent["username"])
+
+
+def test_nul_in_the_username_is_400_naming_it_not_500(client):
+    r = client.post("/api/v1/auth/login", json={"username": "a\u0000b", "password": "x"})
+    assert r.status_code == 400
+    assert "username" in r.json()["detail"]
+
+
+def test_nul_in_the_password_is_just_a_wrong_password(client, agent):
+    r = client.post(
+        "/api/v1/auth/login", json={"username": agent["username"], "password": "a\u0000b"}
+    )
+    assert r.status_code == 401
+
+
+def test_a_malformed_cookie_before_the_session_cookie_does_not_hide_it(client, agent):
+    token = login(client, agent["username"])
+    client.cookies.clear()
+    cookie = {"Cookie": f'junk="x; cashout_session={token}'}
+    assert client.get("/api/v1/agent/me", headers=cookie).status_code == 200  # signed in by it
+    r = client.post("/api/v1/auth/logout", headers={**cookie, "Origin": "https://evil.example"})
+    assert r.status_code == 403

@@ -29,3 +29,15 @@ def test_page_at_root(client):
     assert r.status_code == 200
     assert "text/html" in r.headers["content-type"]
     assert "<html" in r.text.lower()
+
+
+def test_openapi_documents_the_error_answers(client):
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    login = paths["/api/v1/auth/login"]["post"]["responses"]
+    assert {"200", "400", "401", "429", "503"} <= set(login)
+    logout = paths["/api/v1/auth/logout"]["post"]["responses"]
+    assert {"204", "403", "503"} <= set(logout)
+    assert "content" not in logout["204"]
+    me = paths["/api/v1/agent/me"]["get"]["responses"]
+    assert {"200", "401", "503"} <= set(me)
+    assert "503" in paths["/readyz"]["get"]["responses"]

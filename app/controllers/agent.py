@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Controller, get
 
 from app.deps import CurrentAgent
+from app.errors import AGENT_ROUTE_ERRORS
 from app.schemas import Agent
 
 
@@ -12,6 +13,6 @@ class AgentController(Controller):
     path = "/"
     tags = ["agent"]
 
-    @get("/me", summary="The signed-in agent")
+    @get("/me", summary="The signed-in agent", raises=AGENT_ROUTE_ERRORS)
     async def me(self, agent: CurrentAgent) -> Agent:
         return agent

@@ -15,10 +15,14 @@ from psycopg.rows import class_row
 from app.auth import SESSION_COOKIE, request_token
 from app.config import Settings
 from app.deps import AppSettings, Pool, SqlQueries
+from app.errors import CrossSiteRequestRefused, DatabaseUnavailable, TooManySignInAttempts
+from app.login_limit import attempt_succeeded, client_address, count_attempt
 from app.schemas import Agent, AgentCredentials, LoginRequest, LoginResponse
 from app.security import new_token, token_hash, verify_password
 
 QUERIES = ("agent_credentials", "session_create", "session_revoke")
+
+LOGIN_PATH = "/api/v1/auth/login"
 
 _BAD_CREDENTIALS = "Wrong username or password."
 
@@ -33,7 +37,16 @@ class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/login", status_code=HTTP_200_OK, summary="Sign in with username and password")
+    @post(
+        "/login",
+        status_code=HTTP_200_OK,
+        summary="Sign in with username and password",
+        description=(
+            "Rate-limited per username and per client address: over the limit the answer"
+            " is 429 with Retry-After."
+        ),
+        raises=[NotAuthorizedException, TooManySignInAttempts, DatabaseUnavailable],
+    )
     async def login(
         self,
         request: Request[Any, Any, Any],
@@ -42,7 +55,10 @@ class AuthController(Controller):
         queries: SqlQueries,
         settings: AppSettings,
     ) -> Response[LoginResponse]:
+        address = client_address(request)
         async with pool.connection() as conn:
+            # Counted before the password is checked: a refused attempt costs no hashing.
+            await count_attempt(conn, queries, settings, data.username, address)
             cur = conn.cursor(row_factory=class_row(AgentCredentials))
             await cur.execute(queries["agent_credentials"], {"username": data.username})
             creds = await cur.fetchone()
@@ -54,6 +70,7 @@ class AuthController(Controller):
 
         token = new_token()
         async with pool.connection() as conn:
+            await attempt_succeeded(conn, queries, data.username, address)
             cur2 = await conn.execute(
                 queries["session_create"],
                 {
@@ -81,14 +98,29 @@ class AuthController(Controller):
         )
         return Response(body, cookies=[cookie])
 
-    @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Sign out (revokes the session)")
+    @post(
+        "/logout",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Sign out (revokes the session)",
+        raises=[CrossSiteRequestRefused, DatabaseUnavailable],
+        # Static, so the handler can return None and OpenAPI documents an empty 204.
+        response_cookies=[
+            Cookie(
+                key=SESSION_COOKIE,
+                value="",
+                path="/",
+                max_age=0,
+                expires=0,
+                httponly=True,
+                samesite="strict",
+                description="Clears the session cookie",
+            )
+        ],
+    )
     async def logout(
         self, request: Request[Any, Any, Any], pool: Pool, queries: SqlQueries
-    ) -> Response[None]:
+    ) -> None:
         token = request_token(request)
         if token is not None:
             async with pool.connection() as conn:
                 await conn.execute(queries["session_revoke"], {"token_hash": token_hash(token)})
-        response: Response[None] = Response(None, status_code=HTTP_204_NO_CONTENT)
-        response.delete_cookie(SESSION_COOKIE, path="/")
-        return response

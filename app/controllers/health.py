@@ -7,8 +7,9 @@ from collections.abc import Callable
 import anyio
 from litestar import Controller, Response, get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 
-from app.deps import Pool, SqlQueries
+from app.deps import AppSettings, Pool, SqlQueries
 from app.schemas import Health
 
 QUERIES = ("ping",)
@@ -26,12 +27,18 @@ class HealthController(Controller):
     async def healthz(self) -> Health:
         return Health(status="ok")
 
-    @get("/readyz", summary="The database is reachable and the listener connected")
-    async def readyz(self, state: State, pool: Pool, queries: SqlQueries) -> Response[Health]:
+    @get(
+        "/readyz",
+        summary="The database is reachable and the listener connected",
+        responses={503: ResponseSpec(data_container=Health, description="Not ready, and why")},
+    )
+    async def readyz(
+        self, state: State, pool: Pool, queries: SqlQueries, settings: AppSettings
+    ) -> Response[Health]:
         checks: dict[str, str] = {}
         try:
-            with anyio.fail_after(2):
-                async with pool.connection(timeout=2) as conn:
+            with anyio.fail_after(settings.db_timeout):
+                async with pool.connection(timeout=settings.db_timeout) as conn:
                     await conn.execute(queries["ping"])
             checks["database"] = "ok"
         except Exception as exc:  # any failure means "not ready", with the reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, get
+from litestar.datastructures import CacheControlHeader
 from litestar.response import File
 
 from app.paths import STATIC_DIR
@@ -12,6 +13,6 @@ class PageController(Controller):
     path = "/"
     include_in_schema = False
 
-    @get("/", media_type="text/html", cache_control=None)
+    @get("/", media_type="text/html", cache_control=CacheControlHeader(no_cache=True))
     async def index(self) -> File:
         return File(STATIC_DIR / "index.html", content_disposition_type="inline")

@@ -1,0 +1,34 @@
+-- name: login_attempt_count
+-- Count this attempt against the username and the address before the password
+-- is checked, so parallel guesses cannot slip past the limit. A window that has
+-- ended starts again at this attempt. Rows are locked in a fixed order
+-- (username, then address) so concurrent logins cannot deadlock.
+insert into login_attempts as a (scope, key, window_start, attempts)
+values ('username', %(username)s, now(), 1),
+       ('address', %(address)s, now(), 1)
+on conflict (scope, key) do update
+set window_start = case when a.window_start <= now() - %(window)s::interval
+                        then now() else a.window_start end,
+    attempts = case when a.window_start <= now() - %(window)s::interval
+                    then 1 else least(a.attempts + 1, 1000000) end
+returning scope, attempts,
+          greatest(1, ceil(extract(epoch from window_start + %(window)s::interval - now())))::int
+              as retry_after;
+
+-- name: login_attempt_succeeded
+-- A success clears the username's count and takes this attempt back off the
+-- address's, so colleagues behind one address are not locked out by sign-ins.
+with cleared as (
+    delete from login_attempts where scope = 'username' and key = %(username)s
+)
+update login_attempts
+set attempts = greatest(attempts - 1, 0)
+where scope = 'address' and key = %(address)s;
+
+-- name: login_attempts_prune
+-- Windows that have ended hold nothing; a bounded batch per call keeps each
+-- call cheap however many rows have piled up.
+delete from login_attempts
+where ctid in (select ctid from login_attempts
+               where window_start <= now() - %(window)s::interval
+               limit 500);

