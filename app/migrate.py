@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from yoyo import get_backend, read_migrations
 
@@ -10,26 +11,27 @@ from app.dburl import yoyo_url
 from app.paths import MIGRATIONS_DIR
 
 
-def apply_all(database_url: str, migrations_dir: Path = MIGRATIONS_DIR) -> int:
-    """Apply every pending migration; return how many were applied. Safe to repeat."""
+def _run(database_url: str, migrations_dir: Path, direction: Literal["apply", "rollback"]) -> int:
     backend = get_backend(yoyo_url(database_url))
     migrations = read_migrations(str(migrations_dir))
     try:
+        # The lock makes concurrent starts (several workers or hosts) take turns.
         with backend.lock():
-            pending = backend.to_apply(migrations)
-            backend.apply_migrations(pending)
-            return len(pending)
+            if direction == "apply":
+                todo = backend.to_apply(migrations)
+                backend.apply_migrations(todo)
+            else:
+                todo = backend.to_rollback(migrations)
+                backend.rollback_migrations(todo)
+            return len(todo)
     finally:
         backend.connection.close()
+
+
+def apply_all(database_url: str, migrations_dir: Path = MIGRATIONS_DIR) -> int:
+    """Apply every pending migration; return how many were applied. Safe to repeat."""
+    return _run(database_url, migrations_dir, "apply")
 
 
 def rollback_all(database_url: str, migrations_dir: Path = MIGRATIONS_DIR) -> int:
-    backend = get_backend(yoyo_url(database_url))
-    migrations = read_migrations(str(migrations_dir))
-    try:
-        with backend.lock():
-            applied = backend.to_rollback(migrations)
-            backend.rollback_migrations(applied)
-            return len(applied)
-    finally:
-        backend.connection.close()
+    return _run(database_url, migrations_dir, "rollback")
