@@ -138,3 +138,24 @@ class Summary(msgspec.Struct):
     auto_cash_out_percentage: Percentage | None
     avg_return_ratio: Ratio | None
     top_customers: list[TopCustomer] = msgspec.field(default_factory=list)
+
+
+class SummaryRow(msgspec.Struct):
+    """A row of the summary query: the summary, and one top customer or none."""
+
+    period: PeriodName
+    window_start: datetime
+    window_end: datetime
+    total_cash_outs: int
+    unique_customers: int
+    total_stake: Decimal
+    total_cash_out_amount: Decimal
+    net_profit_loss: Decimal
+    auto_cash_out_count: int
+    auto_cash_out_percentage: Decimal | None
+    avg_return_ratio: Decimal | None
+    top_customer_id: int | None
+    top_customer_username: str | None
+    top_cash_out_count: int | None
+    top_total_cash_out_amount: Decimal | None
+    top_net_profit_loss: Decimal | None

@@ -107,8 +107,9 @@ where b.status = 'cashed_out';
 
 -- name: bench_fill_daily
 insert into cash_out_feed_daily
+    (agent_id, day, cash_outs, cash_out_cents, stake_cents, auto_cash_outs, ratio_sum)
 select agent_id, (settled_at at time zone 'UTC')::date, count(*), sum(cash_out_cents),
-       sum(stake_cents)
+       sum(stake_cents), count(*) filter (where is_auto_cash_out), sum(ratio)
 from cash_out_feed
 group by 1, 2;
 

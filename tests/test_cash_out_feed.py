@@ -33,11 +33,13 @@ from cash_out_activity order by bet_id
 
 ROLLUP_REFERENCE = """
 select f.agent_id, (b.settled_at at time zone 'UTC')::date, count(*),
-       sum(b.cash_out_amount * 100), sum(b.stake * 100)
+       sum(b.cash_out_amount * 100), sum(b.stake * 100),
+       count(*) filter (where b.is_auto_cash_out), sum(b.cash_out_amount / b.stake)
 from cash_out_feed f join bets b on b.id = f.bet_id group by 1, 2 order by 1, 2
 """
 ROLLUP = """
-select agent_id, day, cash_outs, cash_out_cents, stake_cents from cash_out_feed_daily
+select agent_id, day, cash_outs, cash_out_cents, stake_cents, auto_cash_outs, ratio_sum
+from cash_out_feed_daily
 where cash_outs <> 0 order by 1, 2
 """
 
@@ -257,13 +259,18 @@ def test_summary_views_equal_their_0003_definitions(db):
     _reference_views(db)
     with db.transaction():  # one now() for both sides
         for view in ("agent_cash_out_summary", "agent_cash_out_top_customers"):
-            ours = db.execute(
-                sql.SQL("select * from {} order by 1, 2, 3").format(sql.Identifier(view))
-            ).fetchall()
             ref = db.execute(
                 sql.SQL("select * from {} order by 1, 2, 3").format(sql.Identifier(f"ref_{view}"))
+            )
+            # Columns added since 0003 (e.g. ranked_customers) are checked elsewhere.
+            columns = sql.SQL(", ").join(sql.Identifier(c.name) for c in ref.description or [])
+            ref_rows = ref.fetchall()
+            ours = db.execute(
+                sql.SQL("select {} from {} order by 1, 2, 3").format(
+                    columns, sql.Identifier(view)
+                )
             ).fetchall()
-            assert ours == ref, view
+            assert ours == ref_rows, view
             assert len(ours) > 0
 
 
@@ -301,3 +308,60 @@ def test_totals_equal_the_view_over_any_range(db):
                     assert got.fetchone() == want.fetchone(), args
                     checked += 1
     assert checked == len(agents) * len(customers) * len(points) ** 2
+
+
+def test_window_sums_equal_the_rows_over_any_window(db):
+    agents = _random_history(db, 14)
+    rng = random.Random(15)
+    now = datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    # Midnights, a microsecond either side of one, sub-day and multi-day spans.
+    points = [
+        now,
+        midnight,
+        midnight - timedelta(days=3),
+        midnight - timedelta(days=3, microseconds=1),
+        midnight - timedelta(days=3) + timedelta(microseconds=1),
+        now - timedelta(hours=24),
+        now - timedelta(hours=720),
+    ]
+    points += [now - timedelta(minutes=rng.randint(0, 60 * 24 * 45)) for _ in range(5)]
+    checked = 0
+    for agent in agents:
+        for start in points:
+            for end in points:
+                args = {"a": agent, "s": start, "e": end}
+                got = db.execute(
+                    "select cash_outs, stake_cents, cash_out_cents, auto_cash_outs, ratio_sum"
+                    " from cash_out_window_sums(%(a)s, %(s)s, %(e)s)",
+                    args,
+                ).fetchone()
+                want = db.execute(
+                    "select count(*), sum(stake * 100), sum(cash_out_amount * 100),"
+                    " count(*) filter (where is_auto_cash_out), sum(cash_out_amount / stake)"
+                    " from bets b join users u on u.id = b.user_id"
+                    " where b.status = 'cashed_out' and u.agent_id = %(a)s"
+                    " and b.settled_at between %(s)s and %(e)s",
+                    args,
+                ).fetchone()
+                assert got == want, (agent, start, end)
+                checked += 1
+    assert checked == len(agents) * len(points) ** 2
+
+
+def test_ranked_customers_counts_the_window_customers(db):
+    agents = _random_history(db, 16)
+    with db.transaction():  # one now() for both sides
+        got = db.execute(
+            "select agent_id, period, max(ranked_customers), min(ranked_customers), count(*)"
+            " from agent_cash_out_top_customers group by 1, 2 order by 1, 2"
+        ).fetchall()
+        want = db.execute(
+            "select u.agent_id, w.period, count(distinct b.user_id)"
+            " from bets b join users u on u.id = b.user_id"
+            " join cash_out_summary_periods w"
+            "   on b.settled_at between w.window_start and w.window_end"
+            " where b.status = 'cashed_out' group by 1, 2 order by 1, 2"
+        ).fetchall()
+    assert [(a, p, n, n, n) for a, p, n in want] == got
+    assert {a for a, *_ in got} <= set(agents) and len(got) > 0

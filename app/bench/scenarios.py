@@ -15,7 +15,7 @@ SUMMARY = "/api/v1/agent/cash-out/summary"
 
 # The floor: for each kind of request, the named queries the app runs, in its
 # order (one request = all of them, each a round trip): the sign-in check, then
-# the controller's queries in one transaction.
+# the controller's queries, from "begin_snapshot" on in one transaction.
 # The REST controllers' own queries when they are there (sql/activity.sql,
 # sql/summary.sql), else equivalents from sql/bench.sql.
 APP_QUERIES: dict[str, tuple[str, ...]] = {
@@ -26,7 +26,7 @@ APP_QUERIES: dict[str, tuple[str, ...]] = {
         "activity_totals",
         "activity_page",
     ),
-    "summary": ("begin_snapshot", "agent_summary", "agent_top_customers"),
+    "summary": ("agent_summary_with_top",),
     "export": ("activity_items",),
 }
 SIGN_IN_QUERY = "session_agent"

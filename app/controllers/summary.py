@@ -10,9 +10,9 @@ from litestar.params import Parameter
 from psycopg.rows import class_row
 
 from app.deps import CurrentAgent, Pool, SqlQueries
-from app.schemas import PeriodName, Summary, TopCustomer
+from app.schemas import PeriodName, Summary, SummaryRow, TopCustomer
 
-QUERIES = ("begin_snapshot", "agent_summary", "agent_top_customers")
+QUERIES = ("agent_summary_with_top",)
 
 TOP_CUSTOMERS = 5
 
@@ -39,17 +39,36 @@ class SummaryController(Controller):
         period: Annotated[PeriodName, Parameter(description="The window's length.")] = "24h",
     ) -> Summary:
         params = {"agent_id": agent.id, "period": period, "top": TOP_CUSTOMERS}
-        async with pool.connection() as conn, conn.transaction():
-            # One transaction: one now() for both views, and one snapshot so
-            # the top customers add up with the totals.
-            await conn.execute(queries["begin_snapshot"])
-            cur = conn.cursor(row_factory=class_row(Summary))
-            await cur.execute(queries["agent_summary"], params)
-            summary = await cur.fetchone()
-            top_cur = conn.cursor(row_factory=class_row(TopCustomer))
-            await top_cur.execute(queries["agent_top_customers"], params)
-            top = await top_cur.fetchall()
+        async with pool.connection() as conn:
+            cur = conn.cursor(row_factory=class_row(SummaryRow))
+            await cur.execute(queries["agent_summary_with_top"], params)
+            rows = await cur.fetchall()
         # The view has a row for every agent and period.
-        assert summary is not None
-        summary.top_customers = top
-        return summary
+        first = rows[0]
+        return Summary(
+            period=first.period,
+            window_start=first.window_start,
+            window_end=first.window_end,
+            total_cash_outs=first.total_cash_outs,
+            unique_customers=first.unique_customers,
+            total_stake=first.total_stake,
+            total_cash_out_amount=first.total_cash_out_amount,
+            net_profit_loss=first.net_profit_loss,
+            auto_cash_out_count=first.auto_cash_out_count,
+            auto_cash_out_percentage=first.auto_cash_out_percentage,
+            avg_return_ratio=first.avg_return_ratio,
+            top_customers=[_top(row) for row in rows if row.top_customer_id is not None],
+        )
+
+
+def _top(row: SummaryRow) -> TopCustomer:
+    assert row.top_customer_username is not None and row.top_cash_out_count is not None
+    assert row.top_total_cash_out_amount is not None and row.top_net_profit_loss is not None
+    assert row.top_customer_id is not None
+    return TopCustomer(
+        customer_id=row.top_customer_id,
+        customer_username=row.top_customer_username,
+        cash_out_count=row.top_cash_out_count,
+        total_cash_out_amount=row.top_total_cash_out_amount,
+        net_profit_loss=row.top_net_profit_loss,
+    )
