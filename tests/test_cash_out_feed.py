@@ -266,9 +266,7 @@ def test_summary_views_equal_their_0003_definitions(db):
             columns = sql.SQL(", ").join(sql.Identifier(c.name) for c in ref.description or [])
             ref_rows = ref.fetchall()
             ours = db.execute(
-                sql.SQL("select {} from {} order by 1, 2, 3").format(
-                    columns, sql.Identifier(view)
-                )
+                sql.SQL("select {} from {} order by 1, 2, 3").format(columns, sql.Identifier(view))
             ).fetchall()
             assert ours == ref_rows, view
             assert len(ours) > 0
