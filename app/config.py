@@ -81,6 +81,11 @@ class Settings:
     stream_queue_size: int = 1000
     stream_max_per_agent: int = 20
     stream_max_total: int = 10_000
+    # CSV export, per transaction: the longest one fetch may run, and the longest
+    # a download may stall (the client not reading) while its transaction holds
+    # a snapshot open; past either the export is ended and logged.
+    export_statement_timeout: float = 30.0
+    export_idle_timeout: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -109,6 +114,8 @@ class Settings:
             stream_queue_size=_positive_int(env, "STREAM_QUEUE_SIZE", 1000),
             stream_max_per_agent=_positive_int(env, "STREAM_MAX_PER_AGENT", 20),
             stream_max_total=_positive_int(env, "STREAM_MAX_TOTAL", 10_000),
+            export_statement_timeout=_positive_float(env, "EXPORT_STATEMENT_TIMEOUT", 30.0),
+            export_idle_timeout=_positive_float(env, "EXPORT_IDLE_TIMEOUT", 60.0),
         )
 
     def with_database(self, url: str) -> Settings:

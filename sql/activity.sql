@@ -56,3 +56,11 @@ where agent_id = %(agent_id)s
   and (%(settled_before)s::timestamptz is null or settled_at < %(settled_before)s)
 order by settled_at desc, bet_id desc
 limit %(limit)s offset %(offset)s;
+
+-- name: export_timeouts
+-- For the export's transaction only (set_config(..., true) is SET LOCAL): a
+-- fetch that runs too long, or a client that stops reading for too long while
+-- the transaction sits open (holding its snapshot back from vacuum), ends it.
+-- Values are milliseconds, as text.
+select set_config('statement_timeout', %(statement_timeout_ms)s, true),
+       set_config('idle_in_transaction_session_timeout', %(idle_timeout_ms)s, true);

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from litestar import Controller, get
-from litestar.background_tasks import BackgroundTask
+from litestar import Controller, Request, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import TooManyRequestsException
@@ -18,13 +18,17 @@ from litestar.response import Stream
 from psycopg.rows import class_row
 from psycopg_pool import AsyncConnectionPool
 
+from app.config import Settings
 from app.controllers.activity import ACTIVITY_FILTER, ERRORS
-from app.deps import Pool, SqlQueries
+from app.deps import AppSettings, Pool, SqlQueries
 from app.filters import ActivityFilter
 from app.queries import Queries
 from app.schemas import ActivityItem
+from app.send_timeout import on_end, send_timeout
 
-QUERIES = ("activity_items",)
+log = logging.getLogger(__name__)
+
+QUERIES = ("activity_items", "export_timeouts")
 
 COLUMNS: tuple[str, ...] = ActivityItem.__struct_fields__
 RETRY_AFTER_SECONDS = 10
@@ -80,25 +84,68 @@ def csv_chunk(rows: Iterable[Iterable[Any]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def timeouts(settings: Settings) -> dict[str, str]:
+    return {
+        "statement_timeout_ms": str(round(settings.export_statement_timeout * 1000)),
+        # PostgreSQL's backstop, for an app that stops fetching for any other
+        # reason; the send timeout below normally ends a stalled download first.
+        "idle_timeout_ms": str(round(settings.export_idle_timeout * 2000)),
+    }
+
+
 async def csv_stream(
-    pool: AsyncConnectionPool, queries: Queries, flt: ActivityFilter, slots: ExportSlots
+    pool: AsyncConnectionPool,
+    queries: Queries,
+    flt: ActivityFilter,
+    slots: ExportSlots,
+    limits: dict[str, str],
 ) -> AsyncGenerator[bytes, None]:
     params = {**flt.params(), "limit": None, "offset": 0}
     slots.take()
+    started, rows = False, 0
     try:
         # A named (server-side) cursor needs a transaction; it holds one
         # connection for the length of the download and never more than a
         # batch of rows in memory.
         async with pool.connection() as conn, conn.transaction():
+            await conn.execute(queries["export_timeouts"], limits)
             cur = conn.cursor("activity_export", row_factory=class_row(ActivityItem))
             await cur.execute(queries["activity_items"], params)
+            started = True
             yield csv_chunk([COLUMNS])
             while batch := await cur.fetchmany(BATCH_ROWS):
                 yield csv_chunk(
                     [_cell(item[name]) for name in COLUMNS] for item in msgspec.to_builtins(batch)
                 )
+                rows += len(batch)
+    except Exception as exc:
+        if started:
+            # The 200 and some rows are already sent: re-raising makes the
+            # server abort the connection without the closing chunk, so the
+            # client sees an incomplete download rather than a short CSV.
+            log.error(
+                "export cut off after %d rows (agent %s): %s: %s",
+                rows,
+                params["agent_id"],
+                type(exc).__name__,
+                exc,
+            )
+        raise
+    except BaseException:
+        if started:
+            log.info(
+                "export ended after %d rows (agent %s): the client went away or stopped reading",
+                rows,
+                params["agent_id"],
+            )
+        raise
     finally:
         slots.release()
+
+
+def _idle_timeout(scope: Any) -> float:
+    settings: Settings = scope["litestar_app"].state.settings
+    return settings.export_idle_timeout
 
 
 class ExportController(Controller):
@@ -117,15 +164,18 @@ class ExportController(Controller):
         media_type="text/csv",
         response_description="text/csv, one row per cash-out",
         raises=[*ERRORS, TooManyRequestsException],
+        middleware=[send_timeout(_idle_timeout)],
     )
     async def export(
         self,
+        request: Request[Any, Any, Any],
         state: State,
         pool: Pool,
         queries: SqlQueries,
+        settings: AppSettings,
         activity_filter: NamedDependency[ActivityFilter],
     ) -> Stream:
-        rows = csv_stream(pool, queries, activity_filter, state.export_slots)
+        rows = csv_stream(pool, queries, activity_filter, state.export_slots, timeouts(settings))
         # Start the query before answering: a database fault is still a 503
         # here, not a 200 with a cut-off body.
         header = await anext(rows)
@@ -135,6 +185,10 @@ class ExportController(Controller):
             async for chunk in rows:
                 yield chunk
 
+        # Litestar does not close the iterator when the client goes away or the
+        # response fails; this returns the connection and the slot at once
+        # instead of at garbage collection.
+        on_end(request.scope, rows.aclose)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         return Stream(
             body(),
@@ -143,7 +197,4 @@ class ExportController(Controller):
                 "Content-Disposition": f'attachment; filename="cash-out-activity-{stamp}.csv"',
                 "Cache-Control": "no-store",
             },
-            # Litestar does not close the iterator when the client goes away;
-            # this returns the connection at once instead of at garbage collection.
-            background=BackgroundTask(rows.aclose),
         )
