@@ -23,6 +23,7 @@ from app import events
 from app.config import Settings
 from app.events import Event
 from app.metrics import Metrics
+from app.pings import PingWheel
 from app.queries import Queries
 from app.subscriptions import ListenerUnavailable, StreamLimitError, Subscription
 
@@ -65,6 +66,7 @@ class Hub:
         self._wake = asyncio.Event()
         self._up = asyncio.Event()
         self._stopping = False
+        self._pings = PingWheel(settings.stream_ping_seconds)
 
     # -- streams' side -----------------------------------------------------
 
@@ -93,6 +95,7 @@ class Hub:
             agent = self.agents[agent_id] = _Agent()
         agent.subs.add(sub)
         self.streams.add(sub)
+        self._pings.add(sub)
         self._open_per_agent[agent_id] = self._open_per_agent.get(agent_id, 0) + 1
         self._metrics.open_streams.set(len(self.streams))
         if agent.cursor is not None:
@@ -113,6 +116,7 @@ class Hub:
         self._detach(sub)
         if sub in self.streams:
             self.streams.discard(sub)
+            self._pings.discard(sub)
             left = self._open_per_agent.pop(sub.agent_id) - 1
             if left:
                 self._open_per_agent[sub.agent_id] = left
@@ -141,9 +145,10 @@ class Hub:
     # -- lifecycle ---------------------------------------------------------
 
     async def start(self) -> None:
-        task = asyncio.create_task(self._run(), name="cash-out-listener")
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        for coro, name in ((self._run(), "cash-out-listener"), (self._pings.run(), "stream-pings")):
+            task = asyncio.create_task(coro, name=name)
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
 
     def end_streams(self, reason: str) -> None:
         self._stopping = True
