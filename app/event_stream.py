@@ -2,15 +2,17 @@
 
 Litestar's ``Stream`` response runs a task group per response (a task that
 drives the body and one that listens for the client's disconnect); with
-10,000 open streams that alone was ~10 KiB each. Here the request's own task
-writes the frames and one small task waits for the disconnect, which ends
-the subscription so that the writer wakes up and leaves at once.
+10,000 open streams that alone was ~10 KiB each. Here an idle stream holds
+nothing but its request's own task, waiting in ``receive()`` for the client to
+go away. Frames are written by a short-lived task, started when the
+subscription has something to send and done once it is written.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Sequence
 
 from litestar.types import Receive, Scope, Send
@@ -20,6 +22,8 @@ from app.events import Event
 from app.metrics import Metrics
 from app.subscriptions import Subscription
 
+log = logging.getLogger(__name__)
+
 RETRY_MILLISECONDS = 3000
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -27,13 +31,12 @@ HEADERS = [
     (b"cache-control", b"no-cache, no-transform"),
     (b"x-accel-buffering", b"no"),
 ]
-CLIENT_GONE = "the client went away"
 
 
 class EventStream:
     """An ASGI app: ``retry:``, then a reset or the replay and the live events."""
 
-    __slots__ = ("_last_sent", "_metrics", "_problem", "_replay", "_sub")
+    __slots__ = ("_last_sent", "_metrics", "_problem", "_replay", "_send", "_sub", "_writer")
 
     def __init__(
         self,
@@ -48,43 +51,61 @@ class EventStream:
         self._last_sent = last_sent
         self._problem = problem
         self._metrics = metrics
+        self._send: Send | None = None
+        self._writer: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         sub = self._sub
-        watcher = asyncio.ensure_future(_wait_for_disconnect(receive, sub))
         try:
             await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-            await self._body(send)
-            if sub.ended != CLIENT_GONE:
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            retry = events.retry_frame(RETRY_MILLISECONDS)
+            if self._problem is not None:
+                await _write(send, retry + events.reset_frame(self._problem))
+                await _finish(send)
+                return
+            replay, self._replay = self._replay, ()
+            await _write(send, retry + self._frames(replay))
+            self._send = send
+            sub.on_wake = self._wake
+            self._wake()  # whatever arrived during the replay
+            # Until the client goes away, or the writer ends the response (the
+            # server then answers receive() with a disconnect as well).
+            while (await receive())["type"] != "http.disconnect":
+                pass
         finally:
+            sub.on_wake = None  # no cycle between the two left behind
             sub.close()
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            if self._writer is not None:
+                self._writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._writer
 
-    async def _body(self, send: Send) -> None:
-        sub = self._sub
-        retry = events.retry_frame(RETRY_MILLISECONDS)
-        if self._problem is not None:
-            await _write(send, retry + events.reset_frame(self._problem))
-            return
-        replay, self._replay = self._replay, ()
-        await _write(send, retry + self._frames(replay))
-        while True:
-            batch = await sub.take()
-            if sub.ended is not None:
-                break
-            if not batch:
-                await _write(send, events.PING_FRAME)
-                continue
-            body = self._frames(batch)
-            if body:
-                await _write(send, body)
-        if sub.ended != CLIENT_GONE:
+    def _wake(self) -> None:
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_due())
+
+    async def _write_due(self) -> None:
+        sub, send = self._sub, self._send
+        assert send is not None
+        try:
+            while sub.ended is None:
+                batch = sub.take()
+                if batch is None:
+                    return
+                body = self._frames(batch) if batch else events.PING_FRAME
+                if body:
+                    await _write(send, body)
             # Cut off or shutting down: ending the stream makes EventSource
             # reconnect with Last-Event-ID, and the replay fills the gap.
+            sub.on_wake = None  # the response ends here: nothing more to write
             await _write(send, events.comment_frame(sub.ended))
+            await _finish(send)
+        except Exception:
+            # Nobody awaits this task: say why the stream stopped, and stop it.
+            log.exception("writing a stream failed")
+            sub.close()
+        finally:
+            self._writer = None  # an idle stream keeps no task
 
     def _frames(self, batch: Sequence[Event]) -> bytes:
         """The frames of the events not sent yet (replay and live may overlap)."""
@@ -104,7 +125,5 @@ async def _write(send: Send, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body, "more_body": True})
 
 
-async def _wait_for_disconnect(receive: Receive, sub: Subscription) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-    sub.end(CLIENT_GONE)
+async def _finish(send: Send) -> None:
+    await send({"type": "http.response.body", "body": b"", "more_body": False})

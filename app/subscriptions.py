@@ -1,9 +1,10 @@
 """An open stream as the listener hub sees it: a bounded backlog and a way out.
 
 Kept small on purpose: a process holds 10,000 of them. There is no
-``asyncio.Queue`` (three deques and an Event each) and no timer per stream:
-the backlog is a plain list the writer takes whole, one future at a time is
-the wake-up, and pings come from the hub's shared timer (``app.pings``).
+``asyncio.Queue`` (three deques and an Event each), no waiting task and no
+timer per stream: the backlog is a plain list the writer takes whole, a
+callback tells the writer there is something to take, and pings come from the
+hub's shared timer (``app.pings``).
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ class Subscription:
         "_pending",
         "_ping_due",
         "_release",
-        "_waiter",
         "agent_id",
         "ended",
+        "on_wake",
         "ready",
     )
 
@@ -43,7 +44,8 @@ class Subscription:
         self._maxsize = maxsize
         self._pending: list[Event] = []
         self._ping_due = False
-        self._waiter: asyncio.Future[None] | None = None
+        # Called whenever there is something to take (or the stream ended).
+        self.on_wake: Callable[[], None] | None = None
         # Set once events committed after this moment are sure to reach the backlog.
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.ended: str | None = None
@@ -69,17 +71,13 @@ class Subscription:
         self.ended = reason
         self._wake()
 
-    async def take(self) -> list[Event]:
-        """Wait for events, a ping or the end; then the whole backlog (empty for a ping).
+    def take(self) -> list[Event] | None:
+        """The whole backlog (empty when only a ping is due); None when nothing is due.
 
-        Check ``ended`` after it returns: an ended stream sends nothing more.
+        Check ``ended`` first: an ended stream sends nothing more.
         """
-        if not self._pending and not self._ping_due and self.ended is None:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+        if not self._pending and not self._ping_due:
+            return None
         # Whatever is written now also keeps the connection alive.
         self._ping_due = False
         batch, self._pending = self._pending, []
@@ -90,5 +88,5 @@ class Subscription:
         self._release(self)
 
     def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        if self.on_wake is not None:
+            self.on_wake()
