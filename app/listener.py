@@ -98,9 +98,8 @@ class Hub:
         self._pings.add(sub)
         self._open_per_agent[agent_id] = self._open_per_agent.get(agent_id, 0) + 1
         self._metrics.open_streams.set(len(self.streams))
-        if agent.cursor is not None:
-            sub.ready.set_result(None)
-        else:
+        if agent.cursor is None:
+            sub.ready = asyncio.get_running_loop().create_future()
             self._wake.set()
             try:
                 await asyncio.wait_for(sub.ready, self._settings.db_timeout + 3)
@@ -110,6 +109,8 @@ class Hub:
             except BaseException:
                 sub.close()
                 raise
+            finally:
+                sub.ready = None
         return sub
 
     def release(self, sub: Subscription) -> None:
@@ -238,7 +239,7 @@ class Hub:
             if self.agents.get(agent_id) is agent and agent.cursor is None:
                 agent.cursor = seqs.get(agent_id, 0)
                 for sub in agent.subs:
-                    if not sub.ready.done():
+                    if sub.ready is not None and not sub.ready.done():
                         sub.ready.set_result(None)
 
     async def _fetch(self, conn: AsyncConnection[Any]) -> bool:

@@ -46,8 +46,9 @@ class Subscription:
         self._ping_due = False
         # Called whenever there is something to take (or the stream ended).
         self.on_wake: Callable[[], None] | None = None
-        # Set once events committed after this moment are sure to reach the backlog.
-        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # While the hub sets up LISTEN for a new agent: resolved once events
+        # committed after this moment are sure to reach the backlog.
+        self.ready: asyncio.Future[None] | None = None
         self.ended: str | None = None
         self._release = release
 
