@@ -5,7 +5,8 @@ hub LISTENs on the channels of the agents that have a stream open, and on a
 notification reads that agent's events after the last one it fetched (the
 payload is only a wake-up: events come from ``cash_out_events``, so a dropped
 connection loses nothing and a long selection never meets NOTIFY's size
-limit). Each event is encoded once and put on every stream's bounded queue.
+limit). Each event is encoded once and put on every stream's bounded backlog.
+The hub also runs the one ping timer of all its streams (``app.pings``).
 """
 
 from __future__ import annotations
