@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from app.security_headers import STRICT_CSP
 from tests import factories
 from tests.conftest import LiveServer, login
 from tests.sse import open_stream
@@ -51,3 +52,18 @@ async def test_an_idle_stream_keeps_only_its_request_task(server, client, db, ag
             await sse.events(1)
         during = await server_tasks(server)
     assert during - before == Counter({"RequestResponseCycle.run_asgi": 5})
+
+
+async def test_the_stream_head_carries_the_headers_of_every_response(server, client, agent):
+    token = login(client, agent["username"])
+    async with (
+        httpx.AsyncClient(base_url=server.url, timeout=10) as c,
+        open_stream(c, token) as sse,
+    ):
+        headers = sse.response.headers
+    assert headers["content-type"] == "text/event-stream; charset=utf-8"
+    assert headers["cache-control"] == "no-cache, no-transform"
+    assert headers["x-accel-buffering"] == "no"
+    assert headers["content-security-policy"] == STRICT_CSP
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-request-id"]
