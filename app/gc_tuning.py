@@ -1,8 +1,8 @@
 """Garbage-collector thresholds for a process that holds thousands of open streams.
 
-Every open stream keeps a few hundred container objects alive (the connection,
-its request, the response's tasks, its queue). With 10,000 streams that is
-millions of tracked objects, and each full (generation 2) collection walks all
+Every open stream keeps about a hundred container objects alive (the
+connection, its request and task, its backlog). With 10,000 streams that is
+a million tracked objects, and each full (generation 2) collection walks all
 of them: measured 1-2 s pauses in which no event is delivered (commit→receive
 p99 2.3 s at 1,000 cash-outs/s; see BENCHMARKS.md). Collecting the young
 generation less often and the old one very rarely keeps the pauses out of the

@@ -9,6 +9,7 @@ bytes of either.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable
 
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -58,8 +59,9 @@ class RequestLimits:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Returns the awaitable rather than awaiting it: a long-lived request
+        # (an open stream) then keeps no frame of this layer alive.
         if scope["type"] == ScopeType.HTTP and (found := problem(scope)) is not None:
-            await send_error(send, *found)
-            return
-        await self.app(scope, receive, send)
+            return send_error(send, *found)
+        return self.app(scope, receive, send)

@@ -5,7 +5,8 @@ hub LISTENs on the channels of the agents that have a stream open, and on a
 notification reads that agent's events after the last one it fetched (the
 payload is only a wake-up: events come from ``cash_out_events``, so a dropped
 connection loses nothing and a long selection never meets NOTIFY's size
-limit). Each event is encoded once and put on every stream's bounded queue.
+limit). Each event is encoded once and put on every stream's bounded backlog.
+The hub also runs the one ping timer of all its streams (``app.pings``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from app import events
 from app.config import Settings
 from app.events import Event
 from app.metrics import Metrics
+from app.pings import PingWheel
 from app.queries import Queries
 from app.subscriptions import ListenerUnavailable, StreamLimitError, Subscription
 
@@ -65,6 +67,7 @@ class Hub:
         self._wake = asyncio.Event()
         self._up = asyncio.Event()
         self._stopping = False
+        self._pings = PingWheel(settings.stream_ping_seconds)
 
     # -- streams' side -----------------------------------------------------
 
@@ -93,11 +96,11 @@ class Hub:
             agent = self.agents[agent_id] = _Agent()
         agent.subs.add(sub)
         self.streams.add(sub)
+        self._pings.add(sub)
         self._open_per_agent[agent_id] = self._open_per_agent.get(agent_id, 0) + 1
         self._metrics.open_streams.set(len(self.streams))
-        if agent.cursor is not None:
-            sub.ready.set_result(None)
-        else:
+        if agent.cursor is None:
+            sub.ready = asyncio.get_running_loop().create_future()
             self._wake.set()
             try:
                 await asyncio.wait_for(sub.ready, self._settings.db_timeout + 3)
@@ -107,12 +110,15 @@ class Hub:
             except BaseException:
                 sub.close()
                 raise
+            finally:
+                sub.ready = None
         return sub
 
     def release(self, sub: Subscription) -> None:
         self._detach(sub)
         if sub in self.streams:
             self.streams.discard(sub)
+            self._pings.discard(sub)
             left = self._open_per_agent.pop(sub.agent_id) - 1
             if left:
                 self._open_per_agent[sub.agent_id] = left
@@ -141,9 +147,10 @@ class Hub:
     # -- lifecycle ---------------------------------------------------------
 
     async def start(self) -> None:
-        task = asyncio.create_task(self._run(), name="cash-out-listener")
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        for coro, name in ((self._run(), "cash-out-listener"), (self._pings.run(), "stream-pings")):
+            task = asyncio.create_task(coro, name=name)
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
 
     def end_streams(self, reason: str) -> None:
         self._stopping = True
@@ -233,7 +240,7 @@ class Hub:
             if self.agents.get(agent_id) is agent and agent.cursor is None:
                 agent.cursor = seqs.get(agent_id, 0)
                 for sub in agent.subs:
-                    if not sub.ready.done():
+                    if sub.ready is not None and not sub.ready.done():
                         sub.ready.set_result(None)
 
     async def _fetch(self, conn: AsyncConnection[Any]) -> bool:

@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         dependencies=APP_DEPENDENCIES,
         lifespan=[database_lifespan, listener_lifespan, gc_lifespan],
-        middleware=[RequestTimingMiddleware()],
+        middleware=[RequestTimingMiddleware],
         before_send=[add_security_headers],
         state=State(state),
         exception_handlers=EXCEPTION_HANDLERS,

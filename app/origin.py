@@ -14,6 +14,7 @@ a new sign-in).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from urllib.parse import urlsplit
 
 from litestar.enums import ScopeType
@@ -97,8 +98,9 @@ class OriginGuard:
             )
         return None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Returns the awaitable rather than awaiting it: a long-lived request
+        # (an open stream) then keeps no frame of this layer alive.
         if scope["type"] == ScopeType.HTTP and (reason := self.refusal(scope)) is not None:
-            await send_error(send, 403, reason)
-            return
-        await self.app(scope, receive, send)
+            return send_error(send, 403, reason)
+        return self.app(scope, receive, send)

@@ -1,9 +1,15 @@
-"""An open stream as the listener hub sees it: a bounded queue and a way out."""
+"""An open stream as the listener hub sees it: a bounded backlog and a way out.
+
+Kept small on purpose: a process holds 10,000 of them. There is no
+``asyncio.Queue`` (three deques and an Event each), no waiting task and no
+timer per stream: the backlog is a plain list the writer takes whole, a
+callback tells the writer there is something to take, and pings come from the
+hub's shared timer (``app.pings``).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
 from app.events import Event
@@ -18,31 +24,70 @@ class ListenerUnavailable(Exception):
 
 
 class Subscription:
-    """One open stream: its bounded queue and why the hub ended it, if it did."""
+    """One open stream: its bounded backlog and why it ended, if it did."""
+
+    __slots__ = (
+        "_maxsize",
+        "_pending",
+        "_ping_due",
+        "_release",
+        "agent_id",
+        "ended",
+        "on_wake",
+        "ready",
+    )
 
     def __init__(
         self, agent_id: int, maxsize: int, release: Callable[[Subscription], None]
     ) -> None:
         self.agent_id = agent_id
-        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize)
-        # Set once events committed after this moment are sure to reach the queue.
-        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._maxsize = maxsize
+        self._pending: list[Event] = []
+        self._ping_due = False
+        # Called whenever there is something to take (or the stream ended).
+        self.on_wake: Callable[[], None] | None = None
+        # While the hub sets up LISTEN for a new agent: resolved once events
+        # committed after this moment are sure to reach the backlog.
+        self.ready: asyncio.Future[None] | None = None
         self.ended: str | None = None
         self._release = release
 
+    def qsize(self) -> int:
+        return len(self._pending)
+
     def push(self, event: Event) -> bool:
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
+        """Queue an event; False (and nothing queued) when the backlog is full."""
+        if len(self._pending) >= self._maxsize:
             return False
+        self._pending.append(event)
+        self._wake()
         return True
+
+    def ping(self) -> None:
+        """Ask for a keep-alive frame unless an event goes out first."""
+        self._ping_due = True
+        self._wake()
 
     def end(self, reason: str) -> None:
         self.ended = reason
-        # Wakes a consumer waiting on an empty queue; a full one is not waiting.
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait(None)
+        self._wake()
+
+    def take(self) -> list[Event] | None:
+        """The whole backlog (empty when only a ping is due); None when nothing is due.
+
+        Check ``ended`` first: an ended stream sends nothing more.
+        """
+        if not self._pending and not self._ping_due:
+            return None
+        # Whatever is written now also keeps the connection alive.
+        self._ping_due = False
+        batch, self._pending = self._pending, []
+        return batch
 
     def close(self) -> None:
         """Release everything this stream holds; safe to call more than once."""
         self._release(self)
+
+    def _wake(self) -> None:
+        if self.on_wake is not None:
+            self.on_wake()

@@ -85,7 +85,7 @@ async def test_slow_consumer_is_cut_off_without_delaying_others(start_server, se
         assert len(agent_state.subs) == 1  # only the fast stream is still fed
         cut = [s for s in hub.streams if s.ended is not None]
         assert len(cut) == 1 and "did not read fast enough" in cut[0].ended
-        assert all(s.queue.qsize() <= 64 for s in hub.streams)
+        assert all(s.qsize() <= 64 for s in hub.streams)
         assert metric(server.url, "cashout_feed_stream_cut_offs_total") == 1
 
 

@@ -2,32 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException, TooManyRequestsException
 from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter, QueryParameter
-from litestar.response import Stream
+from litestar.types import ASGIApp
 
 from app import events
-from app.deps import AppSettings, CurrentAgent, Pool, SqlQueries
+from app.deps import CurrentAgent, Pool, SqlQueries
 from app.errors import RETRY_AFTER_SECONDS
+from app.event_stream import EventStream
 from app.events import Event
 from app.listener import Hub
 from app.metrics import Metrics
-from app.subscriptions import ListenerUnavailable, StreamLimitError, Subscription
+from app.subscriptions import ListenerUnavailable, StreamLimitError
 
 QUERIES = events.QUERIES
 
 # A resume further behind than this is answered with `event: reset`.
 MAX_REPLAY = 1000
-RETRY_MILLISECONDS = 3000
 # Route option telling any compression middleware to leave the stream alone
 # (CompressionConfig(exclude_opt_key="skip_compression")): compressors buffer,
 # which would hold events back.
@@ -65,7 +62,6 @@ class StreamController(Controller):
         agent: CurrentAgent,
         pool: Pool,
         queries: SqlQueries,
-        settings: AppSettings,
         last_event_id: Annotated[
             str | None,
             QueryParameter(
@@ -80,7 +76,7 @@ class StreamController(Controller):
                 description="Resume after this event id (EventSource reconnect; wins).",
             ),
         ] = None,
-    ) -> Stream:
+    ) -> ASGIApp:
         hub: Hub = state.hub
         metrics: Metrics = state.metrics
         # An empty id means "no position" (as EventSource treats `id:` with no value).
@@ -114,17 +110,7 @@ class StreamController(Controller):
             raise
         if problem is not None:
             sub.close()
-        frames = _frames(sub, replay, start, problem, settings.stream_ping_seconds, metrics)
-        return Stream(
-            frames,
-            media_type="text/event-stream",
-            headers={
-                "Cache-Control": "no-cache, no-transform",
-                "X-Accel-Buffering": "no",
-            },
-            # Also runs when the client went away mid-write.
-            background=BackgroundTask(sub.close),
-        )
+        return EventStream(sub, replay, start, problem, metrics)
 
 
 def _position(raw: str | None, newest: int) -> tuple[int, str | None]:
@@ -143,40 +129,3 @@ def _position(raw: str | None, newest: int) -> tuple[int, str | None]:
             f" {MAX_REPLAY}): reload the list and reconnect from its last_event_id"
         )
     return position, None
-
-
-async def _frames(
-    sub: Subscription,
-    replay: list[Event],
-    last_sent: int,
-    problem: str | None,
-    ping_seconds: float,
-    metrics: Metrics,
-) -> AsyncIterator[bytes]:
-    try:
-        yield events.retry_frame(RETRY_MILLISECONDS)
-        if problem is not None:
-            yield events.reset_frame(problem)
-            return
-        for event in replay:
-            last_sent = event.seq
-            if event.frame is not None:
-                yield event.frame
-                metrics.events_delivered.inc()
-        while sub.ended is None:
-            try:
-                event_or_wake = await asyncio.wait_for(sub.queue.get(), ping_seconds)
-            except TimeoutError:
-                yield events.PING_FRAME
-                continue
-            if event_or_wake is None or event_or_wake.seq <= last_sent:
-                continue
-            last_sent = event_or_wake.seq
-            if event_or_wake.frame is not None:
-                yield event_or_wake.frame
-                metrics.events_delivered.inc()
-        # Cut off or shutting down: ending the stream makes EventSource
-        # reconnect with Last-Event-ID, and the replay fills the gap.
-        yield events.comment_frame(sub.ended)
-    finally:
-        sub.close()
