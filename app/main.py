@@ -29,7 +29,7 @@ from app.metrics import Metrics, MetricsController, RequestTimingMiddleware
 from app.origin import OriginGuard
 from app.paths import STATIC_DIR
 from app.queries import Queries
-from app.security_headers import add_security_headers
+from app.security_headers import SecurityHeaders
 from app.stream_lifespan import listener_lifespan
 
 REQUIRED_QUERIES = (
@@ -91,7 +91,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies=APP_DEPENDENCIES,
         lifespan=[database_lifespan, listener_lifespan, gc_lifespan],
         middleware=[RequestTimingMiddleware],
-        before_send=[add_security_headers],
         state=State(state),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY_BYTES,
@@ -120,5 +119,5 @@ def create_app(settings: Settings | None = None) -> Litestar:
         settings.trusted_origins,
         exempt_paths=frozenset({auth_controller.LOGIN_PATH}),
     )
-    app.asgi_handler = AccessLog(RequestLimits(origin_guard))
+    app.asgi_handler = SecurityHeaders(AccessLog(RequestLimits(origin_guard)))
     return app

@@ -3,7 +3,9 @@ import re
 import httpx
 import pytest
 
+from app import limits
 from app.security_headers import SCHEMA_CSP, STRICT_CSP, policy_for
+from tests.conftest import login
 
 
 @pytest.mark.parametrize(
@@ -16,6 +18,29 @@ def test_every_response_carries_the_strict_headers(client: httpx.Client, path: s
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["referrer-policy"] == "no-referrer"
     assert r.headers["x-frame-options"] == "DENY"
+
+
+def _assert_strict(r: httpx.Response) -> None:
+    assert r.headers["content-security-policy"] == STRICT_CSP
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["x-frame-options"] == "DENY"
+
+
+def test_answers_of_the_size_limits_carry_the_headers(client: httpx.Client) -> None:
+    r = client.get("/healthz", params={"x": "a" * (limits.MAX_QUERY_BYTES + 1)})
+    assert r.status_code == 414
+    _assert_strict(r)
+    r = client.get("/healthz", headers={"X-Padding": "a" * (limits.MAX_HEADER_BYTES + 1)})
+    assert r.status_code == 431
+    _assert_strict(r)
+
+
+def test_answer_of_the_origin_guard_carries_the_headers(client: httpx.Client, agent) -> None:
+    login(client, agent["username"])
+    r = client.post("/api/v1/auth/logout", headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403
+    _assert_strict(r)
 
 
 def test_strict_policy_allows_only_our_own_origin() -> None:
