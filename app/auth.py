@@ -8,7 +8,7 @@ from litestar import Request
 from litestar.exceptions import NotAuthorizedException
 from psycopg.rows import class_row
 
-from app.deps import Pool, SqlQueries
+from app.deps import AppServices
 from app.schemas import Agent
 from app.security import token_hash
 
@@ -28,15 +28,15 @@ def request_token(request: Request[Any, Any, Any]) -> str | None:
     return request.cookies.get(SESSION_COOKIE) or None
 
 
-async def provide_agent(request: Request[Any, Any, Any], pool: Pool, queries: SqlQueries) -> Agent:
+async def provide_agent(request: Request[Any, Any, Any], services: AppServices) -> Agent:
     token = request_token(request)
     if token is None or len(token) > MAX_TOKEN_LENGTH:
         raise NotAuthorizedException(
             "Sign in required: send 'Authorization: Bearer <token>' or the session cookie."
         )
-    async with pool.connection() as conn:
+    async with services.pool.connection() as conn:
         cur = conn.cursor(row_factory=class_row(Agent))
-        await cur.execute(queries["session_agent"], {"token_hash": token_hash(token)})
+        await cur.execute(services.queries["session_agent"], {"token_hash": token_hash(token)})
         agent = await cur.fetchone()
     if agent is None:
         raise NotAuthorizedException("The session has expired or was signed out: sign in again.")

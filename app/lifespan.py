@@ -15,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 from app import migrate
 from app.config import Settings
 from app.db import create_pool
+from app.deps import Services
 from app.embedded import EmbeddedPostgres
 from app.security import verify_password
 
@@ -48,6 +49,7 @@ async def database_lifespan(app: Litestar) -> AsyncIterator[None]:
     # and /readyz says so until it is back.
     await pool.open(wait=False)
     app.state.pool = pool
+    app.state.services = Services(pool, app.state.queries, settings)
     # Build the dummy hash now so the first failed login is not slower.
     await anyio.to_thread.run_sync(verify_password, None, "warm-up")
     try:

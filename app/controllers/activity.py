@@ -10,7 +10,7 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException, Valid
 from litestar.params import Parameter
 from psycopg.rows import class_row
 
-from app.deps import CurrentAgent, Pool, SqlQueries
+from app.deps import AppServices, CurrentAgent
 from app.filters import DATE_PATTERN, MAX_TZ_LENGTH, ActivityFilter, parse_filter
 from app.schemas import ActivityItem, ActivityPage, ActivityTotals, Pagination
 
@@ -26,8 +26,7 @@ _DATE_HELP = (
 
 async def provide_activity_filter(
     agent: CurrentAgent,
-    pool: Pool,
-    queries: SqlQueries,
+    services: AppServices,
     customer_id: Annotated[
         int | None,
         Parameter(
@@ -65,9 +64,9 @@ async def provide_activity_filter(
 ) -> ActivityFilter:
     flt = parse_filter(agent.id, customer_id, date_from, date_to, tz)
     if customer_id is not None:
-        async with pool.connection() as conn:
+        async with services.pool.connection() as conn:
             cur = await conn.execute(
-                queries["agent_customer_exists"],
+                services.queries["agent_customer_exists"],
                 {"customer_id": customer_id, "agent_id": agent.id},
             )
             row = await cur.fetchone()
@@ -98,8 +97,7 @@ class ActivityController(Controller):
     async def activity(
         self,
         agent: CurrentAgent,
-        pool: Pool,
-        queries: SqlQueries,
+        services: AppServices,
         activity_filter: NamedDependency[ActivityFilter],
         limit: Annotated[int, Parameter(ge=1, le=100, description="Page size.")] = 20,
         offset: Annotated[
@@ -107,7 +105,8 @@ class ActivityController(Controller):
         ] = 0,
     ) -> ActivityPage:
         params = {**activity_filter.params(), "limit": limit, "offset": offset}
-        async with pool.connection() as conn, conn.transaction():
+        queries = services.queries
+        async with services.pool.connection() as conn, conn.transaction():
             # One snapshot for the totals, the page and the stream position.
             await conn.execute(queries["begin_snapshot"])
             cur = await conn.execute(queries["activity_totals"], params)

@@ -14,7 +14,7 @@ from psycopg.rows import class_row
 
 from app.auth import SESSION_COOKIE, request_token
 from app.config import Settings
-from app.deps import AppSettings, Pool, SqlQueries
+from app.deps import AppServices
 from app.errors import CrossSiteRequestRefused, DatabaseUnavailable, TooManySignInAttempts
 from app.login_limit import attempt_succeeded, client_address, count_attempt
 from app.schemas import Agent, AgentCredentials, LoginRequest, LoginResponse
@@ -51,10 +51,9 @@ class AuthController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[LoginRequest],
-        pool: Pool,
-        queries: SqlQueries,
-        settings: AppSettings,
+        services: AppServices,
     ) -> Response[LoginResponse]:
+        pool, queries, settings = services.pool, services.queries, services.settings
         address = client_address(request)
         async with pool.connection() as conn:
             # Counted before the password is checked: a refused attempt costs no hashing.
@@ -117,10 +116,10 @@ class AuthController(Controller):
             )
         ],
     )
-    async def logout(
-        self, request: Request[Any, Any, Any], pool: Pool, queries: SqlQueries
-    ) -> None:
+    async def logout(self, request: Request[Any, Any, Any], services: AppServices) -> None:
         token = request_token(request)
         if token is not None:
-            async with pool.connection() as conn:
-                await conn.execute(queries["session_revoke"], {"token_hash": token_hash(token)})
+            async with services.pool.connection() as conn:
+                await conn.execute(
+                    services.queries["session_revoke"], {"token_hash": token_hash(token)}
+                )

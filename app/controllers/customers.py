@@ -6,7 +6,7 @@ from litestar import Controller, get
 from litestar.exceptions import NotAuthorizedException
 from psycopg.rows import class_row
 
-from app.deps import CurrentAgent, Pool, SqlQueries
+from app.deps import AppServices, CurrentAgent
 from app.schemas import Customer, CustomerList
 
 QUERIES = ("agent_customers",)
@@ -21,8 +21,9 @@ class CustomersController(Controller):
         summary="Your customers, by username (case-insensitive)",
         raises=[NotAuthorizedException],
     )
-    async def customers(self, agent: CurrentAgent, pool: Pool, queries: SqlQueries) -> CustomerList:
-        async with pool.connection() as conn:
+    async def customers(self, agent: CurrentAgent, services: AppServices) -> CustomerList:
+        queries = services.queries
+        async with services.pool.connection() as conn:
             cur = conn.cursor(row_factory=class_row(Customer))
             await cur.execute(queries["agent_customers"], {"agent_id": agent.id})
             return CustomerList(items=await cur.fetchall())

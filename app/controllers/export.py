@@ -20,7 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.config import Settings
 from app.controllers.activity import ACTIVITY_FILTER, ERRORS
-from app.deps import AppSettings, Pool, SqlQueries
+from app.deps import AppServices
 from app.filters import ActivityFilter
 from app.queries import Queries
 from app.schemas import ActivityItem
@@ -170,12 +170,16 @@ class ExportController(Controller):
         self,
         request: Request[Any, Any, Any],
         state: State,
-        pool: Pool,
-        queries: SqlQueries,
-        settings: AppSettings,
+        services: AppServices,
         activity_filter: NamedDependency[ActivityFilter],
     ) -> Stream:
-        rows = csv_stream(pool, queries, activity_filter, state.export_slots, timeouts(settings))
+        rows = csv_stream(
+            services.pool,
+            services.queries,
+            activity_filter,
+            state.export_slots,
+            timeouts(services.settings),
+        )
         # Start the query before answering: a database fault is still a 503
         # here, not a 200 with a cut-off body.
         header = await anext(rows)

@@ -9,7 +9,7 @@ from litestar import Controller, Response, get
 from litestar.datastructures import State
 from litestar.openapi import ResponseSpec
 
-from app.deps import AppSettings, Pool, SqlQueries
+from app.deps import AppServices
 from app.schemas import Health
 
 QUERIES = ("ping",)
@@ -32,9 +32,8 @@ class HealthController(Controller):
         summary="The database is reachable and the listener connected",
         responses={503: ResponseSpec(data_container=Health, description="Not ready, and why")},
     )
-    async def readyz(
-        self, state: State, pool: Pool, queries: SqlQueries, settings: AppSettings
-    ) -> Response[Health]:
+    async def readyz(self, state: State, services: AppServices) -> Response[Health]:
+        pool, queries, settings = services.pool, services.queries, services.settings
         checks: dict[str, str] = {}
         try:
             with anyio.fail_after(settings.db_timeout):

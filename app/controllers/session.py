@@ -13,7 +13,7 @@ from litestar import Controller, Request, get
 from psycopg.rows import class_row
 
 from app.auth import MAX_TOKEN_LENGTH, request_token
-from app.deps import Pool, SqlQueries
+from app.deps import AppServices
 from app.schemas import Agent, SessionState
 from app.security import token_hash
 
@@ -25,9 +25,8 @@ class SessionController(Controller):
     tags = ["auth"]
 
     @get("/session", summary="The signed-in agent, or null (never 401)", cache_control=None)
-    async def session(
-        self, request: Request[Any, Any, Any], pool: Pool, queries: SqlQueries
-    ) -> SessionState:
+    async def session(self, request: Request[Any, Any, Any], services: AppServices) -> SessionState:
+        pool, queries = services.pool, services.queries
         token = request_token(request)
         if token is None or len(token) > MAX_TOKEN_LENGTH:
             return SessionState(agent=None)

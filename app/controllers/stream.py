@@ -13,7 +13,7 @@ from litestar.params import HeaderParameter, QueryParameter
 from litestar.types import ASGIApp
 
 from app import events
-from app.deps import CurrentAgent, Pool, SqlQueries
+from app.deps import AppServices, CurrentAgent
 from app.errors import RETRY_AFTER_SECONDS
 from app.event_stream import EventStream
 from app.events import Event
@@ -60,8 +60,7 @@ class StreamController(Controller):
         self,
         state: State,
         agent: CurrentAgent,
-        pool: Pool,
-        queries: SqlQueries,
+        services: AppServices,
         last_event_id: Annotated[
             str | None,
             QueryParameter(
@@ -96,7 +95,8 @@ class StreamController(Controller):
         try:
             # Subscribed first, read second: anything committed from here on is
             # in the queue, anything before in the replay; the overlap is skipped.
-            async with pool.connection() as conn, conn.transaction():
+            queries = services.queries
+            async with services.pool.connection() as conn, conn.transaction():
                 await conn.execute(queries["stream_snapshot"])
                 newest = await events.last_seq(conn, queries, agent.id)
                 start, problem = _position(raw, newest)

@@ -9,7 +9,7 @@ from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.params import Parameter
 from psycopg.rows import class_row
 
-from app.deps import CurrentAgent, Pool, SqlQueries
+from app.deps import AppServices, CurrentAgent
 from app.schemas import PeriodName, Summary, SummaryRow, TopCustomer
 
 QUERIES = ("agent_summary_with_top",)
@@ -34,14 +34,13 @@ class SummaryController(Controller):
     async def summary(
         self,
         agent: CurrentAgent,
-        pool: Pool,
-        queries: SqlQueries,
+        services: AppServices,
         period: Annotated[PeriodName, Parameter(description="The window's length.")] = "24h",
     ) -> Summary:
         params = {"agent_id": agent.id, "period": period, "top": TOP_CUSTOMERS}
-        async with pool.connection() as conn:
+        async with services.pool.connection() as conn:
             cur = conn.cursor(row_factory=class_row(SummaryRow))
-            await cur.execute(queries["agent_summary_with_top"], params)
+            await cur.execute(services.queries["agent_summary_with_top"], params)
             rows = await cur.fetchall()
         # The view has a row for every agent and period.
         first = rows[0]
