@@ -15,7 +15,6 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import TooManyRequestsException
 from litestar.response import Stream
-from psycopg.rows import class_row
 from psycopg_pool import AsyncConnectionPool
 
 from app.config import Settings
@@ -65,16 +64,23 @@ class ExportSlots:
         self.in_use -= 1
 
 
-def _cell(value: Any) -> Any:
-    # As in the JSON body (msgspec.to_builtins gives its strings for decimals
-    # and datetimes), with CSV's spelling of booleans and null.
-    if value is None:
-        return ""
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    return value
+# The one boolean column; csv writes None as an empty cell by itself.
+_AUTO = COLUMNS.index("is_auto_cash_out")
+
+
+def csv_rows(batch: list[tuple[Any, ...]]) -> list[list[Any]]:
+    """Rows as in the JSON body, with CSV's spelling of booleans.
+
+    msgspec.to_builtins gives the JSON body's strings for decimals and
+    datetimes; tuples straight from the cursor skip building a Struct and a
+    dict per row (the export's Python cost per row roughly halves).
+    """
+    rows: list[list[Any]] = []
+    for values in msgspec.to_builtins(batch):
+        row = list(values)
+        row[_AUTO] = "true" if row[_AUTO] else "false"
+        rows.append(row)
+    return rows
 
 
 def csv_chunk(rows: Iterable[Iterable[Any]]) -> bytes:
@@ -109,14 +115,14 @@ async def csv_stream(
         # batch of rows in memory.
         async with pool.connection() as conn, conn.transaction():
             await conn.execute(queries["export_timeouts"], limits)
-            cur = conn.cursor("activity_export", row_factory=class_row(ActivityItem))
+            cur = conn.cursor("activity_export")
             await cur.execute(queries["activity_items"], params)
+            if tuple(c.name for c in cur.description or ()) != COLUMNS:
+                raise RuntimeError("activity_items must select ActivityItem's fields in order")
             started = True
             yield csv_chunk([COLUMNS])
             while batch := await cur.fetchmany(BATCH_ROWS):
-                yield csv_chunk(
-                    [_cell(item[name]) for name in COLUMNS] for item in msgspec.to_builtins(batch)
-                )
+                yield csv_chunk(csv_rows(batch))
                 rows += len(batch)
     except Exception as exc:
         if started:
