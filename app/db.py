@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import weakref
+from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
@@ -42,6 +43,29 @@ class _IdleCheck:
             await AsyncConnectionPool.check_connection(conn)
 
 
+# TCP only (ignored on a Unix socket): a database host that vanishes, or a
+# network that drops packets without resetting the connection, is noticed
+# after ~60 s of silence (keepalive probes) or ~30 s of unacknowledged data
+# (tcp_user_timeout), instead of the kernel's two hours or ~15 minutes; the
+# connection then fails and is replaced like one broken by a restart.
+KEEPALIVE_PARAMS = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
+
+
+def connection_kwargs(settings: Settings) -> dict[str, Any]:
+    """psycopg connect() arguments for every app connection (pool and listener)."""
+    return {
+        "autocommit": True,
+        "connect_timeout": max(1, round(settings.db_timeout)),
+        **KEEPALIVE_PARAMS,
+    }
+
+
 def create_pool(settings: Settings) -> AsyncConnectionPool:
     if settings.database_url is None:
         raise RuntimeError("create_pool needs a database URL (start the embedded database first)")
@@ -52,7 +76,7 @@ def create_pool(settings: Settings) -> AsyncConnectionPool:
         max_size=settings.pool_max_size,
         open=False,
         timeout=settings.db_timeout,
-        kwargs={"autocommit": True, "connect_timeout": max(1, round(settings.db_timeout))},
+        kwargs=connection_kwargs(settings),
         configure=_configure,
         # A connection broken by a database restart is found and replaced here
         # instead of failing the request that would have used it.

@@ -22,6 +22,7 @@ from psycopg import AsyncConnection, sql
 
 from app import events
 from app.config import Settings
+from app.db import connection_kwargs
 from app.events import Event
 from app.metrics import Metrics
 from app.pings import PingWheel
@@ -179,11 +180,7 @@ class Hub:
             if delay:
                 await asyncio.sleep(delay)
             try:
-                conn = await AsyncConnection.connect(
-                    self._url,
-                    autocommit=True,
-                    connect_timeout=max(1, round(self._settings.db_timeout)),
-                )
+                conn = await AsyncConnection.connect(self._url, **connection_kwargs(self._settings))
             except Exception as exc:  # whatever the cause: back off and retry
                 log.warning("listener cannot connect: %s", exc)
                 self.connect_failures += 1

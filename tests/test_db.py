@@ -3,7 +3,7 @@
 import psycopg
 import pytest
 
-from app.db import _IdleCheck
+from app.db import KEEPALIVE_PARAMS, _IdleCheck, create_pool
 
 
 async def _broken_connection(database_url: str, db: psycopg.Connection) -> psycopg.AsyncConnection:
@@ -36,3 +36,15 @@ async def test_a_connection_just_returned_is_handed_out_without_a_round_trip(dat
     await idle.reset(conn)
     await idle.check(conn)  # no query sent, so the broken connection goes unnoticed
     await conn.close()
+
+
+async def test_pool_connections_carry_the_keepalive_settings(settings):
+    pool = create_pool(settings)
+    await pool.open(wait=True)
+    try:
+        async with pool.connection() as conn:
+            params = conn.info.get_parameters()
+    finally:
+        await pool.close()
+    for name, value in KEEPALIVE_PARAMS.items():
+        assert params.get(name) == str(value), name
