@@ -5,12 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any
 
 import anyio
 from litestar import Litestar
-from psycopg_pool import AsyncConnectionPool
 
 from app import migrate
 from app.config import Settings
@@ -20,16 +17,6 @@ from app.embedded import EmbeddedPostgres
 from app.security import verify_password
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Resources:
-    """Filled in by the lifespan; handlers reach it through ``app.state``."""
-
-    settings: Settings
-    pool: AsyncConnectionPool | None = None
-    embedded: EmbeddedPostgres | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @asynccontextmanager
@@ -48,7 +35,6 @@ async def database_lifespan(app: Litestar) -> AsyncIterator[None]:
     # Not waiting for the pool: the app starts even if the database is down
     # and /readyz says so until it is back.
     await pool.open(wait=False)
-    app.state.pool = pool
     app.state.services = Services(pool, app.state.queries, settings)
     # Build the dummy hash now so the first failed login is not slower.
     await anyio.to_thread.run_sync(verify_password, None, "warm-up")

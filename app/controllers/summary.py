@@ -15,6 +15,9 @@ from app.schemas import PeriodName, Summary, SummaryRow, TopCustomer
 QUERIES = ("agent_summary_with_top",)
 
 TOP_CUSTOMERS = 5
+# SummaryRow carries these under the same names, and TopCustomer's as top_<name>.
+_SUMMARY_FIELDS = tuple(name for name in Summary.__struct_fields__ if name != "top_customers")
+_TOP_FIELDS = TopCustomer.__struct_fields__
 
 
 class SummaryController(Controller):
@@ -42,32 +45,14 @@ class SummaryController(Controller):
             cur = conn.cursor(row_factory=class_row(SummaryRow))
             await cur.execute(services.queries["agent_summary_with_top"], params)
             rows = await cur.fetchall()
-        # The view has a row for every agent and period.
+        # The view has a row for every agent and period; a row's top_* columns
+        # are null when the window has no customer to rank.
         first = rows[0]
         return Summary(
-            period=first.period,
-            window_start=first.window_start,
-            window_end=first.window_end,
-            total_cash_outs=first.total_cash_outs,
-            unique_customers=first.unique_customers,
-            total_stake=first.total_stake,
-            total_cash_out_amount=first.total_cash_out_amount,
-            net_profit_loss=first.net_profit_loss,
-            auto_cash_out_count=first.auto_cash_out_count,
-            auto_cash_out_percentage=first.auto_cash_out_percentage,
-            avg_return_ratio=first.avg_return_ratio,
-            top_customers=[_top(row) for row in rows if row.top_customer_id is not None],
+            **{name: getattr(first, name) for name in _SUMMARY_FIELDS},
+            top_customers=[
+                TopCustomer(**{name: getattr(row, f"top_{name}") for name in _TOP_FIELDS})
+                for row in rows
+                if row.top_customer_id is not None
+            ],
         )
-
-
-def _top(row: SummaryRow) -> TopCustomer:
-    assert row.top_customer_username is not None and row.top_cash_out_count is not None
-    assert row.top_total_cash_out_amount is not None and row.top_net_profit_loss is not None
-    assert row.top_customer_id is not None
-    return TopCustomer(
-        customer_id=row.top_customer_id,
-        customer_username=row.top_customer_username,
-        cash_out_count=row.top_cash_out_count,
-        total_cash_out_amount=row.top_total_cash_out_amount,
-        net_profit_loss=row.top_net_profit_loss,
-    )
