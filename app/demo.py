@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from app.queries import Queries
+from app.db.queries import Queries
 from app.security import hash_password
 
 QUERIES = (

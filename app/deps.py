@@ -9,7 +9,7 @@ from litestar.di import NamedDependency, Provide
 from psycopg_pool import AsyncConnectionPool
 
 from app.config import Settings
-from app.queries import Queries
+from app.db.queries import Queries
 from app.schemas import Agent
 
 

@@ -9,11 +9,11 @@ from contextlib import asynccontextmanager
 import anyio
 from litestar import Litestar
 
-from app import migrate
 from app.config import Settings
-from app.db import create_pool
+from app.db import migrate
+from app.db.embedded import EmbeddedPostgres
+from app.db.pool import create_pool
 from app.deps import Services
-from app.embedded import EmbeddedPostgres
 from app.security import verify_password
 
 log = logging.getLogger(__name__)

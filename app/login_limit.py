@@ -11,7 +11,7 @@ from litestar.exceptions import TooManyRequestsException
 from psycopg import AsyncConnection
 
 from app.config import Settings
-from app.queries import Queries
+from app.db.queries import Queries
 
 QUERIES = ("login_attempt_count", "login_attempt_succeeded", "login_attempts_prune")
 

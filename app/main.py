@@ -12,25 +12,25 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from app import auth, login_limit
-from app.access_log import AccessLog
 from app.config import Settings
 from app.controllers import activity, customers, export, health, session, stream, summary
 from app.controllers import auth as auth_controller
 from app.controllers.agent import AgentController
 from app.controllers.page import PageController
 from app.controllers.stream import StreamController
+from app.db.queries import Queries
 from app.deps import APP_DEPENDENCIES
 from app.errors import EXCEPTION_HANDLERS
 from app.gc_tuning import gc_lifespan
 from app.lifespan import database_lifespan
-from app.limits import MAX_BODY_BYTES, RequestLimits
+from app.live.lifespan import listener_lifespan
 from app.logs import configure_logging
 from app.metrics import Metrics, MetricsController, RequestTimingMiddleware
-from app.origin import OriginGuard
+from app.middleware.access_log import AccessLog
+from app.middleware.csrf import OriginGuard
+from app.middleware.limits import MAX_BODY_BYTES, RequestLimits
+from app.middleware.security_headers import SecurityHeaders
 from app.paths import STATIC_DIR
-from app.queries import Queries
-from app.security_headers import SecurityHeaders
-from app.stream_lifespan import listener_lifespan
 
 REQUIRED_QUERIES = (
     *auth.QUERIES,

@@ -8,7 +8,7 @@ import time
 
 import psycopg
 
-from app.queries import Queries
+from app.db.queries import Queries
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ import pytest
 import uvicorn
 from psycopg import sql
 
-from app import migrate
 from app.config import Settings
-from app.dburl import with_database
-from app.embedded import EmbeddedPostgres
+from app.db import migrate
+from app.db.embedded import EmbeddedPostgres
+from app.db.urls import with_database
 from app.main import create_app
 from tests import factories
 

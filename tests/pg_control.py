@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import psycopg
 
-from app import migrate
-from app.embedded import EmbeddedPostgres
+from app.db import migrate
+from app.db.embedded import EmbeddedPostgres
 
 
 class StoppablePostgres:

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from app.bench.database import BenchDatabaseError, bench_database
+from bench.database import BenchDatabaseError, bench_database
 
 SMOKE = [
     "--scale", "0.001", "--concurrency", "1,4", "--requests", "10", "--budget", "3",
@@ -66,10 +66,10 @@ def test_bench_smoke_run_writes_every_part(pg_server, bench_db, tmp_path):
 
 
 def test_dataset_is_repeatable_from_the_seed(pg_server, bench_db):
-    from app.bench import dataset
-    from app.queries import Queries
+    from bench import dataset
+    from bench import queries as bench_queries
 
-    queries = Queries.load(required=dataset.QUERIES)
+    queries = bench_queries.load(dataset.QUERIES)
     url, _ = bench_database(pg_server, bench_db)
     sizes = dataset.Sizes.of(0.0005, 0.5)
     digest = (

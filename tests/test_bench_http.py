@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from app.bench.http import BodyCutOff, Connection
+from bench.http import BodyCutOff, Connection
 
 WAIT_S = 5
 

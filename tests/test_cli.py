@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from app import demo
-from app.queries import Queries
+from app.db.queries import Queries
 from tests.conftest import login
 
 CLI = [sys.executable, "-m", "app.cli"]

@@ -3,7 +3,7 @@
 import psycopg
 import pytest
 
-from app.db import KEEPALIVE_PARAMS, _IdleCheck, create_pool
+from app.db.pool import KEEPALIVE_PARAMS, _IdleCheck, create_pool
 
 
 async def _broken_connection(database_url: str, db: psycopg.Connection) -> psycopg.AsyncConnection:

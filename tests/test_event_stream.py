@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from app.security_headers import STRICT_CSP
+from app.middleware.security_headers import STRICT_CSP
 from tests import factories
 from tests.conftest import LiveServer, login
 from tests.sse import open_stream

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app import limits
+from app.middleware import limits
 
 
 def test_an_over_long_query_string_is_414(client):

@@ -16,9 +16,9 @@ import httpx
 import psycopg
 import pytest
 
-from app import migrate
 from app.config import Settings
-from app.embedded import EmbeddedPostgres
+from app.db import migrate
+from app.db.embedded import EmbeddedPostgres
 from tests import factories
 from tests.conftest import LiveServer, login
 from tests.sse import STREAM, open_stream

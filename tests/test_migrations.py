@@ -4,8 +4,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from app import migrate
-from app.dburl import with_database
+from app.db import migrate
+from app.db.urls import with_database
 from tests import factories
 
 TABLES = {"agents", "users", "bets", "agent_sessions", "cash_out_events", "cash_out_event_counters"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from app.pings import PingWheel
-from app.subscriptions import Subscription
+from app.live.pings import PingWheel
+from app.live.subscription import Subscription
 
 
 def pinged_subscriptions(

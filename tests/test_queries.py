@@ -1,6 +1,6 @@
 import pytest
 
-from app.queries import Queries, QueryError, parse
+from app.db.queries import Queries, QueryError, parse
 
 
 def test_parse_named_blocks():

@@ -3,8 +3,8 @@ import re
 import httpx
 import pytest
 
-from app import limits
-from app.security_headers import SCHEMA_CSP, STRICT_CSP, policy_for
+from app.middleware import limits
+from app.middleware.security_headers import SCHEMA_CSP, STRICT_CSP, policy_for
 from tests.conftest import login
 
 

@@ -1,7 +1,7 @@
 import threading
 
 from app import simulator
-from app.queries import Queries
+from app.db.queries import Queries
 from tests import factories
 
 

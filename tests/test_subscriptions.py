@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from app.events import Event
-from app.subscriptions import Subscription
+from app.live.events import Event
+from app.live.subscription import Subscription
 
 
 def event(seq: int) -> Event:

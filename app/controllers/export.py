@@ -19,11 +19,11 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.config import Settings
 from app.controllers.activity import ACTIVITY_FILTER, ERRORS
+from app.db.queries import Queries
 from app.deps import AppServices
 from app.filters import ActivityFilter
-from app.queries import Queries
+from app.middleware.send_timeout import on_end, send_timeout
 from app.schemas import ActivityItem
-from app.send_timeout import on_end, send_timeout
 
 log = logging.getLogger(__name__)
 

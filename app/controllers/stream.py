@@ -12,14 +12,14 @@ from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.types import ASGIApp
 
-from app import events
 from app.deps import AppServices, CurrentAgent
 from app.errors import RETRY_AFTER_SECONDS
-from app.event_stream import EventStream
-from app.events import Event
-from app.listener import Hub
+from app.live import events
+from app.live.events import Event
+from app.live.listener import Hub
+from app.live.sse import EventStream
+from app.live.subscription import ListenerUnavailable, StreamLimitError
 from app.metrics import Metrics
-from app.subscriptions import ListenerUnavailable, StreamLimitError
 
 QUERIES = events.QUERIES
 

@@ -15,7 +15,7 @@ from litestar.response import ServerSentEventMessage
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-from app.queries import Queries
+from app.db.queries import Queries
 from app.schemas import ActivityItem
 
 QUERIES = (

@@ -4,7 +4,7 @@ Kept small on purpose: a process holds 10,000 of them. There is no
 ``asyncio.Queue`` (three deques and an Event each), no waiting task and no
 timer per stream: the backlog is a plain list the writer takes whole, a
 callback tells the writer there is something to take, and pings come from the
-hub's shared timer (``app.pings``).
+hub's shared timer (``app.live.pings``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from app.events import Event
+from app.live.events import Event
 
 
 class StreamLimitError(Exception):

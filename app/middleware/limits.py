@@ -14,7 +14,7 @@ from collections.abc import Awaitable
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from app.asgi_util import send_error
+from app.middleware.error_response import send_error
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_PATH_BYTES = 2048

@@ -11,8 +11,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import TupleRow
 
-from app.dburl import with_database
-from app.embedded import EmbeddedPostgres
+from app.db.embedded import EmbeddedPostgres
+from app.db.urls import with_database
 
 log = logging.getLogger(__name__)
 

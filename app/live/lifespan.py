@@ -14,7 +14,7 @@ from typing import Any
 from litestar import Litestar
 
 from app.config import Settings
-from app.listener import Hub
+from app.live.listener import Hub
 
 
 @asynccontextmanager

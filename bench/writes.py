@@ -18,9 +18,9 @@ from typing import Any, LiteralString, cast
 import psycopg
 from psycopg.rows import TupleRow
 
-from app.bench.database import connect
-from app.bench.stats import ratio
-from app.queries import Queries
+from app.db.queries import Queries
+from bench.database import connect
+from bench.stats import ratio
 
 log = logging.getLogger(__name__)
 

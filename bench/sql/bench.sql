@@ -188,50 +188,6 @@ where name in ('server_version', 'shared_buffers', 'max_connections', 'synchrono
                'fsync', 'wal_level', 'work_mem', 'max_wal_size', 'jit')
 order by name;
 
--- Floor queries: the read path's SQL run through a bare connection. They read
--- the same views the API reads, the way the API reads them.
-
--- name: bench_floor_page
-select event_id, bet_id, customer_id, customer_username, selection, stake, cash_out_amount,
-       profit_loss, return_ratio, is_auto_cash_out, cash_out_trigger_reason, placed_at, settled_at
-from cash_out_activity
-where agent_id = %(agent_id)s
-  and (%(customer_id)s::bigint is null or customer_id = %(customer_id)s)
-  and (%(date_from)s::timestamptz is null or settled_at >= %(date_from)s)
-  and (%(date_to)s::timestamptz is null or settled_at <= %(date_to)s)
-order by settled_at desc, bet_id desc
-limit %(limit)s offset %(offset)s;
-
--- name: bench_floor_totals
-select count(*), coalesce(sum(cash_out_amount), 0.00), coalesce(sum(profit_loss), 0.00)
-from cash_out_activity
-where agent_id = %(agent_id)s
-  and (%(customer_id)s::bigint is null or customer_id = %(customer_id)s)
-  and (%(date_from)s::timestamptz is null or settled_at >= %(date_from)s)
-  and (%(date_to)s::timestamptz is null or settled_at <= %(date_to)s);
-
--- name: bench_floor_last_event
-select last_seq::text from cash_out_event_counters where agent_id = %(agent_id)s;
-
--- name: bench_floor_summary
-select * from agent_cash_out_summary where agent_id = %(agent_id)s and period = %(period)s;
-
--- name: bench_floor_top
-select customer_id, customer_username, cash_out_count, total_cash_out_amount, net_profit_loss
-from agent_cash_out_top_customers
-where agent_id = %(agent_id)s and period = %(period)s and rank <= 5
-order by rank;
-
--- name: bench_floor_export
-select event_id, bet_id, customer_id, customer_username, selection, stake, cash_out_amount,
-       profit_loss, return_ratio, is_auto_cash_out, cash_out_trigger_reason, placed_at, settled_at
-from cash_out_activity
-where agent_id = %(agent_id)s
-  and (%(customer_id)s::bigint is null or customer_id = %(customer_id)s)
-  and (%(date_from)s::timestamptz is null or settled_at >= %(date_from)s)
-  and (%(date_to)s::timestamptz is null or settled_at <= %(date_to)s)
-order by settled_at desc, bet_id desc;
-
 -- name: bench_open_bet_count
 select count(*) from bets where status = 'open';
 

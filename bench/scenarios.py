@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from app.queries import Queries
+from app.db.queries import Queries
 
 ACTIVITY = "/api/v1/agent/cash-out/activity"
 EXPORT = "/api/v1/agent/cash-out/activity/export"
@@ -16,8 +16,6 @@ SUMMARY = "/api/v1/agent/cash-out/summary"
 # The floor: for each kind of request, the named queries the app runs, in its
 # order (one request = all of them, each a round trip): the sign-in check, then
 # the controller's queries, from "begin_snapshot" on in one transaction.
-# The REST controllers' own queries when they are there (sql/activity.sql,
-# sql/summary.sql), else equivalents from sql/bench.sql.
 APP_QUERIES: dict[str, tuple[str, ...]] = {
     "activity": ("begin_snapshot", "activity_totals", "activity_page"),
     "activity_customer": (
@@ -30,12 +28,6 @@ APP_QUERIES: dict[str, tuple[str, ...]] = {
     "export": ("activity_items",),
 }
 SIGN_IN_QUERY = "session_agent"
-BENCH_QUERIES: dict[str, tuple[str, ...]] = {
-    "activity": ("bench_floor_totals", "bench_floor_last_event", "bench_floor_page"),
-    "activity_customer": ("bench_floor_totals", "bench_floor_last_event", "bench_floor_page"),
-    "summary": ("bench_floor_summary", "bench_floor_top"),
-    "export": ("bench_floor_export",),
-}
 
 
 @dataclass(frozen=True)
@@ -120,6 +112,5 @@ def _scenarios(case: AgentCase) -> list[Scenario]:
 
 
 def floor_queries(queries: Queries) -> dict[str, tuple[str, ...]]:
-    plan = APP_QUERIES if "activity_page" in queries else BENCH_QUERIES
-    queries.require([SIGN_IN_QUERY, *(q for names in plan.values() for q in names)])
-    return plan
+    queries.require([SIGN_IN_QUERY, *(q for names in APP_QUERIES.values() for q in names)])
+    return APP_QUERIES

@@ -14,11 +14,11 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import TupleRow
 
-from app import migrate
-from app.bench.database import connect
+from app.db import migrate
+from app.db.queries import Queries
 from app.paths import MIGRATIONS_DIR
-from app.queries import Queries
 from app.security import hash_password, new_token, token_hash
+from bench.database import connect
 
 log = logging.getLogger(__name__)
 

@@ -13,13 +13,14 @@ from typing import Any
 
 import psutil
 
-from app.bench import dataset, reads, stream, writes
-from app.bench.database import bench_database, connect, drop_bench_database, server
-from app.bench.report import markdown, write
-from app.bench.scenarios import AgentCase, floor_queries
-from app.bench.server import ServeProcess
 from app.config import Settings
-from app.queries import Queries
+from app.db.queries import Queries
+from bench import dataset, reads, stream, writes
+from bench import queries as bench_queries
+from bench.database import bench_database, connect, drop_bench_database, server
+from bench.report import markdown, write
+from bench.scenarios import AgentCase, floor_queries
+from bench.server import ServeProcess
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def _case(url: str, queries: Queries, label: str, agent_id: int, anchor: datetim
 
 
 def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
-    queries = Queries.load(required=QUERIES)
+    queries = bench_queries.load(QUERIES)
     floor_queries(queries)
     parts = [p for p in args.parts.split(",") if p]
     result: dict[str, Any] = {"started_at": datetime.now(UTC).isoformat(timespec="seconds")}

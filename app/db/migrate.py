@@ -7,7 +7,7 @@ from typing import Literal
 
 from yoyo import get_backend, read_migrations
 
-from app.dburl import yoyo_url
+from app.db.urls import yoyo_url
 from app.paths import MIGRATIONS_DIR
 
 

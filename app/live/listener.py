@@ -6,7 +6,7 @@ notification reads that agent's events after the last one it fetched (the
 payload is only a wake-up: events come from ``cash_out_events``, so a dropped
 connection loses nothing and a long selection never meets NOTIFY's size
 limit). Each event is encoded once and put on every stream's bounded backlog.
-The hub also runs the one ping timer of all its streams (``app.pings``).
+The hub also runs the one ping timer of all its streams (``app.live.pings``).
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from typing import Any
 import psycopg
 from psycopg import AsyncConnection, sql
 
-from app import events
 from app.config import Settings
-from app.db import connection_kwargs
-from app.events import Event
+from app.db.pool import connection_kwargs
+from app.db.queries import Queries
+from app.live import events
+from app.live.events import Event
+from app.live.pings import PingWheel
+from app.live.subscription import ListenerUnavailable, StreamLimitError, Subscription
 from app.metrics import Metrics
-from app.pings import PingWheel
-from app.queries import Queries
-from app.subscriptions import ListenerUnavailable, StreamLimitError, Subscription
 
 log = logging.getLogger(__name__)
 

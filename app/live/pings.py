@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from app.subscriptions import Subscription
+from app.live.subscription import Subscription
 
 # One slot's pings every this many seconds: at 10,000 streams and the default
 # 15 s interval, 150 slots of ~70 streams, a few milliseconds of work per tick.

@@ -15,11 +15,11 @@ import psutil
 import psycopg
 from psycopg import sql
 
-from app.bench import sse_worker
-from app.bench.database import APP_NAME, connect
-from app.bench.server import ServeProcess
-from app.bench.stats import summarize
-from app.queries import Queries
+from app.db.queries import Queries
+from bench import sse_worker
+from bench.database import APP_NAME, connect
+from bench.server import ServeProcess
+from bench.stats import summarize
 
 log = logging.getLogger(__name__)
 

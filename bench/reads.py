@@ -11,12 +11,12 @@ from typing import Any
 
 import psycopg
 
-from app.bench.database import APP_NAME
-from app.bench.http import Connection
-from app.bench.scenarios import SIGN_IN_QUERY, AgentCase, Scenario, floor_queries, scenarios
-from app.bench.stats import ratio, summarize
-from app.queries import Queries
+from app.db.queries import Queries
 from app.security import token_hash
+from bench.database import APP_NAME
+from bench.http import Connection
+from bench.scenarios import SIGN_IN_QUERY, AgentCase, Scenario, floor_queries, scenarios
+from bench.stats import ratio, summarize
 
 log = logging.getLogger(__name__)
 

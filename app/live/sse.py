@@ -17,10 +17,10 @@ from collections.abc import Sequence
 
 from litestar.types import Receive, Scope, Send
 
-from app import events
-from app.events import Event
+from app.live import events
+from app.live.events import Event
+from app.live.subscription import Subscription
 from app.metrics import Metrics
-from app.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
 

@@ -40,9 +40,15 @@ class Queries:
         self._queries = queries
 
     @classmethod
-    def load(cls, directory: Path = SQL_DIR, required: Iterable[str] = ()) -> Queries:
+    def load(cls, *directories: Path, required: Iterable[str] = ()) -> Queries:
+        """Every ``-- name:`` block of ``*.sql`` in the directories (default: ``sql/``)."""
         found: dict[str, str] = {}
-        for path in sorted(directory.glob("*.sql")):
+        paths = [p for d in directories or (SQL_DIR,) for p in sorted(d.glob("*.sql"))]
+        if not paths:
+            raise QueryError(
+                f"no SQL files found in {', '.join(map(str, directories or (SQL_DIR,)))}"
+            )
+        for path in paths:
             for name, text in parse(path.read_text(encoding="utf-8"), str(path)).items():
                 if name in found:
                     raise QueryError(f"query {name!r} is defined twice (again in {path})")
