@@ -8,9 +8,9 @@ from litestar import Request
 from litestar.exceptions import NotAuthorizedException
 from psycopg.rows import class_row
 
-from app.deps import AppServices
 from app.schemas import Agent
 from app.security import token_hash
+from app.services import AppServices
 
 SESSION_COOKIE = "cashout_session"
 # Tokens we issue are 43 characters; anything far longer is not one of ours.

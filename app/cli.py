@@ -253,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"cashout-feed: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     signal.signal(signal.SIGTERM, _terminate)
     try:
         result: int = args.func(args, settings)

@@ -1,4 +1,4 @@
-"""What the app holds for its lifetime: the database (embedded or not) and the pool."""
+"""The database for the app's lifetime: the embedded server if no URL is set, and the pool."""
 
 from __future__ import annotations
 
@@ -7,21 +7,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
-from litestar import Litestar
+from psycopg_pool import AsyncConnectionPool
 
 from app.config import Settings
 from app.db import migrate
 from app.db.embedded import EmbeddedPostgres
 from app.db.pool import create_pool
-from app.deps import Services
 from app.security import verify_password
 
 log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
-async def database_lifespan(app: Litestar) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
+async def database(settings: Settings) -> AsyncIterator[tuple[Settings, AsyncConnectionPool]]:
+    """The settings with the database URL settled, and the open pool."""
     embedded: EmbeddedPostgres | None = None
     if settings.database_url is None:
         # Run outside the CLI (e.g. `uvicorn --factory app.main:create_app`):
@@ -30,16 +29,14 @@ async def database_lifespan(app: Litestar) -> AsyncIterator[None]:
         url = await anyio.to_thread.run_sync(embedded.start)
         await anyio.to_thread.run_sync(migrate.apply_all, url)
         settings = settings.with_database(url)
-        app.state.settings = settings
     pool = create_pool(settings)
     # Not waiting for the pool: the app starts even if the database is down
     # and /readyz says so until it is back.
     await pool.open(wait=False)
-    app.state.services = Services(pool, app.state.queries, settings)
     # Build the dummy hash now so the first failed login is not slower.
     await anyio.to_thread.run_sync(verify_password, None, "warm-up")
     try:
-        yield
+        yield settings, pool
     finally:
         await pool.close()
         if embedded is not None:

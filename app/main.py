@@ -1,36 +1,42 @@
-"""The application factory: wires settings, database, queries and controllers together."""
+"""The application factory: wires settings, queries, services, controllers and layers together."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Litestar, Router
-from litestar.datastructures import CacheControlHeader, State
+from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from app import auth, login_limit
 from app.config import Settings
-from app.controllers import activity, customers, export, health, session, stream, summary
+from app.controllers import (
+    activity,
+    agent,
+    customers,
+    export,
+    health,
+    metrics,
+    page,
+    session,
+    stream,
+    summary,
+)
 from app.controllers import auth as auth_controller
-from app.controllers.agent import AgentController
-from app.controllers.page import PageController
-from app.controllers.stream import StreamController
 from app.db.queries import Queries
-from app.deps import APP_DEPENDENCIES
 from app.errors import EXCEPTION_HANDLERS
 from app.gc_tuning import gc_lifespan
-from app.lifespan import database_lifespan
-from app.live.lifespan import listener_lifespan
 from app.logs import configure_logging
-from app.metrics import Metrics, MetricsController, RequestTimingMiddleware
+from app.metrics import Metrics
 from app.middleware.access_log import AccessLog
 from app.middleware.csrf import OriginGuard
 from app.middleware.limits import MAX_BODY_BYTES, RequestLimits
 from app.middleware.security_headers import SecurityHeaders
+from app.middleware.timing import RequestTimingMiddleware
 from app.paths import STATIC_DIR
+from app.services import Runtime
 
 REQUIRED_QUERIES = (
     *auth.QUERIES,
@@ -48,37 +54,31 @@ REQUIRED_QUERIES = (
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings if settings is not None else Settings.from_env()
-    configure_logging(settings.log_level)
-    queries = Queries.load(required=REQUIRED_QUERIES)
+    configure_logging(settings.log_level, settings.log_format)
+    metrics_registry = Metrics()
+    runtime = Runtime(settings, Queries.load(required=REQUIRED_QUERIES), metrics_registry)
 
     agent_router = Router(
         path="/api/v1/agent",
         route_handlers=[
-            AgentController,
+            agent.AgentController,
             activity.ActivityController,
             export.ExportController,
             customers.CustomersController,
             summary.SummaryController,
-            StreamController,
+            stream.StreamController,
         ],
         dependencies={"agent": Provide(auth.provide_agent)},
         security=[{"bearer": []}, {"cookie": []}],
     )
-    state: dict[str, Any] = {
-        "settings": settings,
-        "queries": queries,
-        "readiness_checks": {},
-        "export_slots": export.ExportSlots.for_pool(settings.pool_max_size),
-        "metrics": Metrics(),
-    }
     app = Litestar(
         route_handlers=[
             auth_controller.AuthController,
             session.SessionController,
             agent_router,
             health.HealthController,
-            MetricsController,
-            PageController,
+            metrics.MetricsController,
+            page.PageController,
             create_static_files_router(
                 path="/static",
                 directories=[STATIC_DIR],
@@ -88,13 +88,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 cache_control=CacheControlHeader(no_cache=True),
             ),
         ],
-        dependencies=APP_DEPENDENCIES,
-        lifespan=[database_lifespan, listener_lifespan, gc_lifespan],
-        middleware=[RequestTimingMiddleware],
-        state=State(state),
+        dependencies=runtime.dependencies(),
+        lifespan=[runtime.lifespan, gc_lifespan],
+        middleware=[DefineMiddleware(RequestTimingMiddleware, metrics=metrics_registry)],
+        state=runtime.state(),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=MAX_BODY_BYTES,
-        # Our JSON logging (app.logs) instead of Litestar's, which would take over
+        # Our logging (app.logs) instead of Litestar's, which would take over
         # the root logger; unexpected errors are logged by app.errors.
         logging_config=None,
         openapi_config=OpenAPIConfig(

@@ -19,13 +19,14 @@ import pytest
 from app.config import Settings
 from app.db import migrate
 from app.db.embedded import EmbeddedPostgres
+from app.services import runtime_of
 from tests import factories
 from tests.conftest import LiveServer, login
 from tests.sse import STREAM, open_stream
 
 
 def hub_of(server: LiveServer) -> Any:
-    return server.server.config.app.state.hub
+    return runtime_of(server.server.config.app).services.hub
 
 
 async def wait_until(predicate: Callable[[], bool], timeout: float = 10) -> None:

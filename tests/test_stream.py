@@ -21,6 +21,7 @@ import pytest
 
 from app.config import Settings
 from app.security import token_hash
+from app.services import runtime_of
 from tests import factories
 from tests.conftest import LiveServer, login
 from tests.sse import STREAM, open_stream
@@ -41,7 +42,7 @@ def token(client: httpx.Client, agent: dict[str, Any]) -> str:
 
 
 def hub_of(server: LiveServer) -> Any:
-    return server.server.config.app.state.hub
+    return runtime_of(server.server.config.app).services.hub
 
 
 def last_seq(db: psycopg.Connection, agent_id: int) -> int:

@@ -10,9 +10,9 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException, Valid
 from litestar.params import Parameter
 from psycopg.rows import class_row
 
-from app.deps import AppServices, CurrentAgent
 from app.filters import DATE_PATTERN, MAX_TZ_LENGTH, ActivityFilter, parse_filter
 from app.schemas import ActivityItem, ActivityPage, ActivityTotals, Pagination
+from app.services import AppServices, CurrentAgent
 
 QUERIES = ("begin_snapshot", "agent_customer_exists", "activity_totals", "activity_page")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from litestar import Controller, get
 
-from app.deps import CurrentAgent
 from app.errors import AGENT_ROUTE_ERRORS
 from app.schemas import Agent
+from app.services import CurrentAgent
 
 
 class AgentController(Controller):

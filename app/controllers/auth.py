@@ -14,11 +14,11 @@ from psycopg.rows import class_row
 
 from app.auth import SESSION_COOKIE, request_token
 from app.config import Settings
-from app.deps import AppServices
 from app.errors import CrossSiteRequestRefused, DatabaseUnavailable, TooManySignInAttempts
 from app.login_limit import attempt_succeeded, client_address, count_attempt
 from app.schemas import Agent, AgentCredentials, LoginRequest, LoginResponse
 from app.security import new_token, token_hash, verify_password
+from app.services import AppServices
 
 QUERIES = ("agent_credentials", "session_create", "session_revoke")
 

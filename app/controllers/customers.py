@@ -6,8 +6,8 @@ from litestar import Controller, get
 from litestar.exceptions import NotAuthorizedException
 from psycopg.rows import class_row
 
-from app.deps import AppServices, CurrentAgent
 from app.schemas import Customer, CustomerList
+from app.services import AppServices, CurrentAgent
 
 QUERIES = ("agent_customers",)
 

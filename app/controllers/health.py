@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import anyio
 from litestar import Controller, Response, get
-from litestar.datastructures import State
 from litestar.openapi import ResponseSpec
 
-from app.deps import AppServices
 from app.schemas import Health
+from app.services import AppServices
 
 QUERIES = ("ping",)
-
-# A readiness check returns None when healthy, else why not.
-ReadinessCheck = Callable[[], str | None]
 
 
 class HealthController(Controller):
@@ -32,7 +26,7 @@ class HealthController(Controller):
         summary="The database is reachable and the listener connected",
         responses={503: ResponseSpec(data_container=Health, description="Not ready, and why")},
     )
-    async def readyz(self, state: State, services: AppServices) -> Response[Health]:
+    async def readyz(self, services: AppServices) -> Response[Health]:
         pool, queries, settings = services.pool, services.queries, services.settings
         checks: dict[str, str] = {}
         try:
@@ -42,7 +36,7 @@ class HealthController(Controller):
             checks["database"] = "ok"
         except Exception as exc:  # any failure means "not ready", with the reason
             checks["database"] = f"unavailable: {type(exc).__name__}"
-        for name, check in state.readiness_checks.items():
+        for name, check in services.readiness.items():
             problem = check()
             checks[name] = "ok" if problem is None else problem
         ready = all(value == "ok" for value in checks.values())

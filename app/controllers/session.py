@@ -13,9 +13,9 @@ from litestar import Controller, Request, get
 from psycopg.rows import class_row
 
 from app.auth import MAX_TOKEN_LENGTH, request_token
-from app.deps import AppServices
 from app.schemas import Agent, SessionState
 from app.security import token_hash
+from app.services import AppServices
 
 QUERIES = ("session_agent",)
 

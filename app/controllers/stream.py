@@ -6,20 +6,17 @@ import re
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.datastructures import State
 from litestar.exceptions import HTTPException, TooManyRequestsException
 from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.types import ASGIApp
 
-from app.deps import AppServices, CurrentAgent
 from app.errors import RETRY_AFTER_SECONDS
 from app.live import events
 from app.live.events import Event
-from app.live.listener import Hub
 from app.live.sse import EventStream
 from app.live.subscription import ListenerUnavailable, StreamLimitError
-from app.metrics import Metrics
+from app.services import AppServices, CurrentAgent
 
 QUERIES = events.QUERIES
 
@@ -58,7 +55,6 @@ class StreamController(Controller):
     )
     async def stream(
         self,
-        state: State,
         agent: CurrentAgent,
         services: AppServices,
         last_event_id: Annotated[
@@ -76,8 +72,7 @@ class StreamController(Controller):
             ),
         ] = None,
     ) -> ASGIApp:
-        hub: Hub = state.hub
-        metrics: Metrics = state.metrics
+        hub, metrics = services.hub, services.metrics
         # An empty id means "no position" (as EventSource treats `id:` with no value).
         raw = (last_event_id_header or "").strip() or (last_event_id or "").strip() or None
         try:

@@ -9,8 +9,8 @@ from litestar.exceptions import NotAuthorizedException, ValidationException
 from litestar.params import Parameter
 from psycopg.rows import class_row
 
-from app.deps import AppServices, CurrentAgent
 from app.schemas import PeriodName, Summary, SummaryRow, TopCustomer
+from app.services import AppServices, CurrentAgent
 
 QUERIES = ("agent_summary_with_top",)
 

@@ -1,4 +1,4 @@
-"""Starts the listener hub with the app and ends every stream when the app stops."""
+"""Starts the hub and its listener with the app, and ends every stream when the app stops."""
 
 from __future__ import annotations
 
@@ -11,21 +11,18 @@ from contextlib import asynccontextmanager
 from types import FrameType
 from typing import Any
 
-from litestar import Litestar
-
 from app.config import Settings
-from app.live.listener import Hub
+from app.db.queries import Queries
+from app.live.hub import Hub
+from app.metrics import Metrics
 
 
 @asynccontextmanager
-async def listener_lifespan(app: Litestar) -> AsyncIterator[None]:
-    """Runs after the database lifespan (which settles the database URL)."""
-    settings: Settings = app.state.settings
-    if settings.database_url is None:
-        raise RuntimeError("the listener needs the database URL")
-    hub = Hub(settings.database_url, app.state.queries, settings, app.state.metrics)
-    app.state.hub = hub
-    app.state.readiness_checks["listener"] = hub.readiness
+async def running_hub(
+    url: str, queries: Queries, settings: Settings, metrics: Metrics
+) -> AsyncIterator[Hub]:
+    """The hub with its listener started; every stream ended when the block exits."""
+    hub = Hub(url, queries, settings, metrics)
     await hub.start()
     # Ready as soon as the app is, when the database is up; when it is not,
     # start anyway and let /readyz say so until the listener gets through.
@@ -33,7 +30,7 @@ async def listener_lifespan(app: Litestar) -> AsyncIterator[None]:
         await asyncio.wait_for(hub.wait_connected(), settings.db_timeout)
     restore = _end_streams_on_exit_signal(hub)
     try:
-        yield
+        yield hub
     finally:
         restore()
         await hub.stop()
