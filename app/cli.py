@@ -258,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.func(args, settings)
         return result
-    except CliError as exc:
+    except (CliError, migrate.MigrationsNotFound) as exc:
         print(f"cashout-feed: {exc}", file=sys.stderr)
         return 1
     except psycopg.OperationalError as exc:

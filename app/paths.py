@@ -1,8 +1,11 @@
-"""Where the project's non-Python files live (next to the package, in the checkout)."""
+"""Where the project's non-Python files are: inside the package when it was installed
+from its wheel (``app/_files/``), else beside it in the checkout."""
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE = Path(__file__).resolve().parent
+_INSTALLED = _PACKAGE / "_files"
+ROOT = _INSTALLED if _INSTALLED.is_dir() else _PACKAGE.parent
 SQL_DIR = ROOT / "sql"
 MIGRATIONS_DIR = ROOT / "migrations"
 STATIC_DIR = ROOT / "static"

@@ -94,6 +94,19 @@ def database_url(pg_server: str, template_db: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def empty_db(pg_server: str) -> Iterator[str]:
+    """A database with nothing in it (no migrations applied)."""
+    name = f"cof_empty_{uuid.uuid4().hex[:16]}"
+    with _admin(pg_server) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    yield with_database(pg_server, name)
+    with _admin(pg_server) as conn:
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+        )
+
+
+@pytest.fixture
 def db(database_url: str) -> Iterator[psycopg.Connection]:
     """An autocommit connection to the test's database: every statement commits."""
     with psycopg.connect(database_url, autocommit=True) as conn:

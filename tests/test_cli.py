@@ -3,19 +3,14 @@
 import os
 import signal
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 
 from app import demo
 from app.db.queries import Queries
 from tests.conftest import login
-
-CLI = [sys.executable, "-m", "app.cli"]
+from tests.helpers import CLI, ServeProcess, postgres_processes
 
 
 def run_cli(args, database_url=None, stdin="", env_extra=None, timeout=60):
@@ -97,82 +92,26 @@ def test_demo_seed_creates_then_reuses_data(database_url, db):
     assert db.execute("select count(*) from bets").fetchone() == (total,)
 
 
-def _postgres_processes(data_dir: Path):
-    found = []
-    for proc in psutil.process_iter(["name", "cmdline"]):
-        try:
-            cmdline = " ".join(proc.info["cmdline"] or [])
-            name = proc.info["name"] or ""
-            alive = proc.status() != psutil.STATUS_ZOMBIE
-        except psutil.Error:
-            continue
-        if "postgres" in name and str(data_dir) in cmdline and alive:
-            found.append(proc)
-    return found
-
-
-def _wait_ready(url, proc, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stdout.read() if proc.stdout else "exited"
-        try:
-            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("server did not become ready")
-
-
-def _free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_serve_on_embedded_database_stops_it_cleanly(tmp_path, sig):
     data_dir = tmp_path / "data"
-    env = {**os.environ, "CASHOUT_FEED_DATA_DIR": str(data_dir)}
-    env.pop("DATABASE_URL", None)
     for attempt in range(2):  # the second start proves no stale lock was left
-        port = _free_port()
-        proc = subprocess.Popen(
-            [*CLI, "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        try:
-            _wait_ready(f"http://127.0.0.1:{port}", proc)
-            assert _postgres_processes(data_dir), "embedded postgres is not running"
-            proc.send_signal(sig)
-            proc.wait(timeout=15)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-        assert not _postgres_processes(data_dir), f"postgres left running (attempt {attempt})"
+        with ServeProcess(data_dir=data_dir, stderr=subprocess.STDOUT, stdout=subprocess.PIPE) as s:
+            s.wait_ready()
+            assert postgres_processes(data_dir), "embedded postgres is not running"
+            s.stop(sig)
+        assert not postgres_processes(data_dir), f"postgres left running (attempt {attempt})"
 
 
 def test_demo_prints_credentials_that_sign_in(tmp_path):
     data_dir = tmp_path / "data"
-    env = {**os.environ, "CASHOUT_FEED_DATA_DIR": str(data_dir)}
-    env.pop("DATABASE_URL", None)
-    port = _free_port()
-    proc = subprocess.Popen(
-        [*CLI, "demo", "--port", str(port), "--rate", "2"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
+    demo_cmd = (*CLI, "demo")
+    with ServeProcess(
+        "--rate", "2", data_dir=data_dir, command=demo_cmd, stdout=subprocess.PIPE, stderr=None
+    ) as served:
         lines: dict[str, str] = {}
-        assert proc.stdout is not None
-        for line in proc.stdout:  # ends if the process dies
+        assert served.proc.stdout is not None
+        for line in served.proc.stdout:  # ends if the process dies
             key, _, value = line.strip().partition(": ")
             if key in {"open", "username", "password"}:
                 lines[key] = value.strip()
@@ -180,16 +119,12 @@ def test_demo_prints_credentials_that_sign_in(tmp_path):
                 break
         assert set(lines) == {"open", "username", "password"}, lines
         url = lines["open"].rstrip("/")
-        assert url == f"http://127.0.0.1:{port}"
-        _wait_ready(url, proc)
+        assert url == served.url
+        served.wait_ready()
         with httpx.Client(base_url=url) as c:
             assert c.get("/").status_code == 200
             token = login(c, lines["username"], lines["password"])
             me = c.get("/api/v1/agent/me", headers={"Authorization": f"Bearer {token}"})
             assert me.status_code == 200
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert not _postgres_processes(data_dir)
+        served.stop(signal.SIGINT)
+    assert not postgres_processes(data_dir)

@@ -5,22 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from typing import Any
 
 import httpx
 
 from app.middleware.security_headers import STRICT_CSP
-from app.services import runtime_of
 from tests import factories
 from tests.conftest import LiveServer, login
+from tests.helpers import hub_of
 from tests.sse import open_stream
 
 # The listener's own tasks come and go as it works; they are not per stream.
 LISTENER_TASKS = ("Hub.", "Listener.", "Event.wait")
-
-
-def hub_of(server: LiveServer) -> Any:
-    return runtime_of(server.server.config.app).services.hub
 
 
 async def server_tasks(server: LiveServer) -> Counter[str]:

@@ -7,7 +7,7 @@ import contextlib
 import shutil
 import socket
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -19,28 +19,11 @@ import pytest
 from app.config import Settings
 from app.db import migrate
 from app.db.embedded import EmbeddedPostgres
-from app.services import runtime_of
 from tests import factories
-from tests.conftest import LiveServer, login
+from tests.conftest import login
+from tests.helpers import hub_of, metric
+from tests.helpers import wait_until_async as wait_until
 from tests.sse import STREAM, open_stream
-
-
-def hub_of(server: LiveServer) -> Any:
-    return runtime_of(server.server.config.app).services.hub
-
-
-async def wait_until(predicate: Callable[[], bool], timeout: float = 10) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)  # polling a condition, bounded by the timeout
-
-
-def metric(server_url: str, name: str) -> float:
-    text = httpx.get(server_url + "/metrics").text
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError(f"{name} not in /metrics")
 
 
 def open_bets(db: psycopg.Connection, agent_id: int, count: int, **kw: Any) -> list[int]:

@@ -2,10 +2,8 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from app.db import migrate
-from app.db.urls import with_database
 from tests import factories
 
 TABLES = {"agents", "users", "bets", "agent_sessions", "cash_out_events", "cash_out_event_counters"}
@@ -17,16 +15,6 @@ def _tables(url: str) -> set[str]:
             "select table_name from information_schema.tables where table_schema = 'public'"
         ).fetchall()
     return {r[0] for r in rows}
-
-
-@pytest.fixture
-def empty_db(pg_server):
-    name = "cof_empty_" + factories.unique("db")
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    yield with_database(pg_server, name)
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
 
 
 def test_apply_rollback_apply(empty_db):

@@ -8,6 +8,7 @@ import pytest
 from app.config import Settings
 from tests import factories
 from tests.conftest import login
+from tests.helpers import wait_until
 from tests.pg_control import StoppablePostgres
 
 # SPEC §7 / issue: a 503 within 2 s (the pool waits CASHOUT_FEED_DB_TIMEOUT=1.5 s).
@@ -53,15 +54,6 @@ def timed(call):
     started = time.monotonic()
     response = call()
     return response, time.monotonic() - started
-
-
-def wait_until(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("the condition did not come true in time")
 
 
 def assert_unavailable(response, elapsed):

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import secrets
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -21,9 +17,10 @@ import pytest
 
 from app.config import Settings
 from app.security import token_hash
-from app.services import runtime_of
 from tests import factories
 from tests.conftest import LiveServer, login
+from tests.helpers import ServeProcess, hub_of
+from tests.helpers import wait_until_async as wait_until
 from tests.sse import STREAM, open_stream
 
 
@@ -39,10 +36,6 @@ async def aclient(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def token(client: httpx.Client, agent: dict[str, Any]) -> str:
     return login(client, agent["username"])
-
-
-def hub_of(server: LiveServer) -> Any:
-    return runtime_of(server.server.config.app).services.hub
 
 
 def last_seq(db: psycopg.Connection, agent_id: int) -> int:
@@ -268,12 +261,6 @@ def waiting_on_lock(db: psycopg.Connection, pid: int) -> bool:
     return row is not None and row[0] == "Lock"
 
 
-async def wait_until(predicate: Callable[[], bool], timeout: float = 10) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.02)  # polling a condition, bounded by the timeout
-
-
 async def test_list_to_stream_hand_off_with_racing_commits(aclient, db, agent, token, database_url):
     bets = open_bets(db, agent["id"], 80)
     go = threading.Event()
@@ -351,40 +338,24 @@ async def test_stream_limits_answer_429(start_server, settings, db, client):
 async def test_sigterm_ends_open_streams_at_once(database_url, db, agent):
     """uvicorn waits for open responses before the lifespan shutdown: the app
     must end its streams itself when asked to stop, not after the grace period."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": database_url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--no-migrate"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    served = ServeProcess("--no-migrate", database_url=database_url, stderr=None)
     try:
-        async with httpx.AsyncClient(base_url=base, timeout=10) as c:
-            async with asyncio.timeout(60):
-                while True:
-                    with contextlib.suppress(httpx.HTTPError):
-                        if (await c.get("/readyz")).status_code == 200:
-                            break
-                    await asyncio.sleep(0.1)  # polling start-up, bounded by the timeout
+        await asyncio.to_thread(served.wait_ready)
+        async with httpx.AsyncClient(base_url=served.url, timeout=10) as c:
             token = direct_session(db, agent["id"])
             async with open_stream(c, token) as sse:
                 started = time.monotonic()
-                proc.send_signal(signal.SIGTERM)
+                served.proc.send_signal(signal.SIGTERM)
                 msg = await sse.next(timeout=10)
                 assert msg is not None and "shutting down" in msg.comments[0]
                 assert await sse.next(timeout=10) is None
                 # Well inside uvicorn's 3 s graceful-shutdown timeout.
                 assert time.monotonic() - started < 2.5
         # uvicorn re-raises the signal once it has shut down (exit status 143).
-        await asyncio.to_thread(proc.wait, 15)
+        await asyncio.to_thread(served.proc.wait, 15)
         assert time.monotonic() - started < 5
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        served.kill()
 
 
 def test_openapi_documents_the_stream(client):

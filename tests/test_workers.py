@@ -1,10 +1,7 @@
 """`serve --workers 2`: each worker's own listener delivers every event to its streams."""
 
-import os
 import re
 import socket
-import subprocess
-import sys
 import time
 
 import httpx
@@ -13,43 +10,23 @@ import pytest
 
 from tests import factories
 from tests.conftest import login
+from tests.helpers import ServeProcess
 
-CLI = [sys.executable, "-m", "app.cli"]
 BET_ID = re.compile(rb'"bet_id":\s*(\d+)')
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def two_workers(database_url):
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "CASHOUT_FEED_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen(
-        [*CLI, "serve", "--workers", "2", "--port", str(port), "--no-migrate"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    ready = False
-    while time.monotonic() < deadline and proc.poll() is None and not ready:
-        try:
-            ready = httpx.get(url + "/readyz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    try:
-        assert ready, "serve --workers 2 did not become ready"
-        children = psutil.Process(proc.pid).children(recursive=True)
+    env = {"CASHOUT_FEED_LOG_LEVEL": "WARNING"}
+    with ServeProcess(
+        "--workers", "2", "--no-migrate", database_url=database_url, env=env, stderr=None
+    ) as served:
+        served.wait_ready()
+        children = psutil.Process(served.proc.pid).children(recursive=True)
         # uvicorn's workers, not multiprocessing's resource tracker.
-        yield url, port, [w for w in children if "spawn_main" in " ".join(w.cmdline())]
-    finally:
-        proc.terminate()
-        proc.wait(20)
+        workers = [w for w in children if "spawn_main" in " ".join(w.cmdline())]
+        yield served.url, served.port, workers
+        served.stop()
 
 
 class Stream:

@@ -11,9 +11,16 @@ from app.db.urls import yoyo_url
 from app.paths import MIGRATIONS_DIR
 
 
+class MigrationsNotFound(RuntimeError):
+    pass
+
+
 def _run(database_url: str, migrations_dir: Path, direction: Literal["apply", "rollback"]) -> int:
-    backend = get_backend(yoyo_url(database_url))
     migrations = read_migrations(str(migrations_dir))
+    if not migrations:
+        # Never a silent "up to date" from a broken install.
+        raise MigrationsNotFound(f"no migrations found in {migrations_dir}")
+    backend = get_backend(yoyo_url(database_url))
     try:
         # The lock makes concurrent starts (several workers or hosts) take turns.
         with backend.lock():
