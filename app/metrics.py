@@ -21,25 +21,24 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
         self.open_streams = Gauge(
-            "cashout_feed_open_streams",
-            "Live streams currently open in this process.",
-            registry=self.registry,
+            "cashout_feed_open_streams", "Live streams currently open in this process.", registry=r
         )
         self.events_delivered = Counter(
             "cashout_feed_stream_events_delivered",
             "Cash-out events written to live streams (replayed or live).",
-            registry=self.registry,
+            registry=r,
         )
         self.streams_cut_off = Counter(
             "cashout_feed_stream_cut_offs",
             "Streams ended because the client did not read fast enough.",
-            registry=self.registry,
+            registry=r,
         )
         self.listener_reconnects = Counter(
             "cashout_feed_listener_reconnects",
             "Times the LISTEN connection was re-established after it dropped.",
-            registry=self.registry,
+            registry=r,
         )
         self.request_latency = Histogram(
             "cashout_feed_http_request_duration_seconds",

@@ -1,9 +1,10 @@
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from app.config import ConfigError, Settings
+from app.config import ConfigError, Settings, env_name
 
 
 def test_defaults_without_environment():
@@ -53,3 +54,12 @@ def test_stream_settings_from_env():
     assert (s.stream_max_per_agent, s.stream_max_total) == (3, 100)
     with pytest.raises(ConfigError, match="CASHOUT_FEED_STREAM_QUEUE_SIZE"):
         Settings.from_env({"CASHOUT_FEED_STREAM_QUEUE_SIZE": "0"})
+
+
+def test_the_readme_table_has_one_row_per_setting():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    rows = re.findall(r"^\| `([A-Z_]+)` \|", readme, flags=re.M)
+    # uvicorn's own, read by uvicorn itself: which proxies X-Forwarded-* is trusted from.
+    uvicorn_settings = ["FORWARDED_ALLOW_IPS"]
+    expected = [env_name(name) for name in Settings.__struct_fields__] + uvicorn_settings
+    assert sorted(rows) == sorted(expected)

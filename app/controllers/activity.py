@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
@@ -24,6 +24,14 @@ _DATE_HELP = (
 )
 
 
+def _date_parameter(meaning: str) -> Any:
+    return Parameter(
+        max_length=64,
+        description=meaning + " " + _DATE_HELP,
+        schema_extra={"pattern": DATE_PATTERN},
+    )
+
+
 async def provide_activity_filter(
     agent: CurrentAgent,
     services: AppServices,
@@ -37,20 +45,15 @@ async def provide_activity_filter(
     ] = None,
     date_from: Annotated[
         str | None,
-        Parameter(
-            max_length=64,
-            description="Settled at or after this instant; a plain date means the start of "
-            "that day. " + _DATE_HELP,
-            schema_extra={"pattern": DATE_PATTERN},
+        _date_parameter(
+            "Settled at or after this instant; a plain date means the start of that day."
         ),
     ] = None,
     date_to: Annotated[
         str | None,
-        Parameter(
-            max_length=64,
-            description="Settled at or before this instant (inclusive); a plain date includes "
-            "that whole day. Must not be before `date_from`. " + _DATE_HELP,
-            schema_extra={"pattern": DATE_PATTERN},
+        _date_parameter(
+            "Settled at or before this instant (inclusive); a plain date includes that whole"
+            " day. Must not be before `date_from`."
         ),
     ] = None,
     tz: Annotated[

@@ -42,11 +42,8 @@ class Listener:
     def __init__(
         self, hub: Hub, url: str, queries: Queries, settings: Settings, metrics: Metrics
     ) -> None:
-        self._hub = hub
-        self._url = url
-        self._queries = queries
-        self._settings = settings
-        self._metrics = metrics
+        self._hub, self._url, self._queries = hub, url, queries
+        self._settings, self._metrics = settings, metrics
         self.connected = False
         self.listening: set[int] = set()
         # Failed connection attempts since the listener was last connected.

@@ -46,11 +46,10 @@ class EventStream:
         problem: str | None,
         metrics: Metrics,
     ) -> None:
-        self._sub = sub
-        self._replay = replay
+        self._sub, self._replay, self._metrics = sub, replay, metrics
+        # The last seq written; what the replay and the live backlog overlap in is skipped.
         self._last_sent = last_sent
         self._problem = problem
-        self._metrics = metrics
         self._send: Send | None = None
         self._writer: asyncio.Task[None] | None = None
 
