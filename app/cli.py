@@ -1,178 +1,36 @@
-"""The ``cashout-feed`` command."""
+"""The ``cashout-feed`` command: its arguments and the entry point."""
 
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import signal
 import sys
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from types import FrameType
 
 import psycopg
 
-from app import demo, simulator
+from app import agent_admin
+from app.commands import (
+    CliError,
+    cmd_agent_create,
+    cmd_agent_set_password,
+    cmd_bench,
+    cmd_db_url,
+    cmd_demo,
+    cmd_migrate,
+    cmd_serve,
+    cmd_simulate,
+)
 from app.config import ConfigError, Settings
 from app.db import migrate
-from app.db.embedded import EmbeddedPostgres
-from app.db.queries import Queries
 from app.logs import configure_logging
-from app.security import hash_password
-
-QUERIES = ("agent_create",)
-
-log = logging.getLogger("cashout_feed")
-
-
-class CliError(Exception):
-    pass
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
     # Turn SIGTERM into an exception so that `finally` blocks run and the
     # embedded PostgreSQL is stopped instead of orphaned.
     raise SystemExit(128 + signum)
-
-
-@contextmanager
-def database(settings: Settings) -> Iterator[str]:
-    """The database URL: DATABASE_URL, or the embedded server for as long as the block runs."""
-    if settings.database_url is not None:
-        yield settings.database_url
-        return
-    embedded = EmbeddedPostgres(settings.data_dir)
-    url = embedded.start()
-    try:
-        yield url
-    finally:
-        embedded.stop()
-
-
-def _serve(url: str, host: str, port: int, workers: int, log_level: str) -> None:
-    import uvicorn
-
-    # Workers are separate processes: they read the URL from the environment.
-    os.environ["DATABASE_URL"] = url
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        timeout_graceful_shutdown=3,
-        log_level=log_level.lower(),
-        # Logging is ours (app.logs, JSON lines, with our own access log).
-        log_config=None,
-        access_log=False,
-    )
-
-
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    with database(settings) as url:
-        if not args.no_migrate:
-            migrate.apply_all(url)
-        _serve(url, args.host, args.port, args.workers, settings.log_level)
-    return 0
-
-
-def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    with database(settings) as url:
-        applied = migrate.apply_all(url)
-    print(f"applied {applied} migration(s)" if applied else "database is up to date")
-    return 0
-
-
-def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    queries = Queries.load(required=(*demo.QUERIES, *simulator.QUERIES))
-    with database(settings) as url:
-        migrate.apply_all(url)
-        creds = demo.seed(url, queries)
-        _thread, stop = simulator.start_in_background(url, args.rate, queries)
-        shown_host = "127.0.0.1" if args.host in {"0.0.0.0", "::"} else args.host
-        print(
-            "\ncash-out-feed demo\n"
-            f"  open:     http://{shown_host}:{args.port}/\n"
-            f"  username: {creds.username}\n"
-            f"  password: {creds.password}\n"
-            f"  simulator: about {args.rate:g} cash-out(s) per second\n"
-            f"  psql:     psql '{url}'\n",
-            flush=True,
-        )
-        try:
-            _serve(url, args.host, args.port, 1, settings.log_level)
-        finally:
-            stop.set()
-    return 0
-
-
-def cmd_agent_create(args: argparse.Namespace, settings: Settings) -> int:
-    if not args.password_stdin:
-        raise CliError("pass --password-stdin and the password on standard input")
-    password = sys.stdin.readline().rstrip("\r\n")
-    if len(password) < 8:
-        raise CliError("the password must be at least 8 characters")
-    queries = Queries.load(required=QUERIES)
-    with database(settings) as url, psycopg.connect(url) as conn:
-        try:
-            row = conn.execute(
-                queries["agent_create"],
-                {
-                    "username": args.username,
-                    "display_name": args.display_name or args.username,
-                    "password_hash": hash_password(password),
-                },
-            ).fetchone()
-        except psycopg.errors.UniqueViolation:
-            raise CliError(f"an agent named {args.username!r} already exists") from None
-        except psycopg.errors.UndefinedTable:
-            raise CliError("the database has no schema yet: run 'cashout-feed migrate'") from None
-    assert row is not None
-    print(row[0])
-    return 0
-
-
-def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
-    queries = Queries.load(required=simulator.QUERIES)
-    stop = threading.Event()
-    with database(settings) as url:
-        try:
-            done = simulator.run(url, args.rate, stop, queries, args.agent_id, args.duration)
-        except KeyboardInterrupt:
-            done = -1
-    if done >= 0:
-        print(f"cashed out {done} bet(s)")
-    return 0
-
-
-def cmd_db_url(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.database_url is not None:
-        print(settings.database_url)
-        return 0
-    embedded = EmbeddedPostgres(settings.data_dir)
-    print(embedded.start())
-    embedded.stop()
-    return 0
-
-
-def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    # The benchmark lives beside the app in a checkout (bench/), not in the
-    # package: imported only when asked for, with its own arguments.
-    try:
-        from bench import runner
-    except ImportError as exc:
-        raise CliError(
-            f"the benchmark runs from a checkout with the 'bench' dependency group ({exc})"
-        ) from None
-    parser = argparse.ArgumentParser(
-        prog="cashout-feed bench", description="benchmark on a generated dataset"
-    )
-    runner.add_arguments(parser)
-    runner.run(parser.parse_args(args.bench_args), settings)
-    return 0
 
 
 def _positive_float(text: str) -> float:
@@ -199,7 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
     serve.set_defaults(func=cmd_serve)
 
-    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    migrate_p = sub.add_parser(
+        "migrate", help="install onto the database (or create it), apply pending migrations"
+    )
+    migrate_p.add_argument(
+        "--rollback", action="store_true", help="remove everything the app added"
+    )
+    migrate_p.set_defaults(func=cmd_migrate)
 
     demo_p = sub.add_parser("demo", help="embedded database, demo data, simulator and server")
     add_server_args(demo_p)
@@ -220,6 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     create.set_defaults(func=cmd_agent_create)
+    set_password = agent_sub.add_parser(
+        "set-password", help="give agents that exist on the platform a password"
+    )
+    set_password.add_argument("usernames", nargs="+", metavar="USERNAME")
+    set_password.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    set_password.set_defaults(func=cmd_agent_set_password)
 
     sim = sub.add_parser("simulate", help="cash out bets at a given rate")
     sim.add_argument(
@@ -258,7 +130,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.func(args, settings)
         return result
-    except (CliError, migrate.MigrationsNotFound) as exc:
+    except (
+        CliError,
+        agent_admin.AgentAdminError,
+        migrate.MigrationsNotFound,
+        migrate.EarlierLayout,
+    ) as exc:
         print(f"cashout-feed: {exc}", file=sys.stderr)
         return 1
     except psycopg.OperationalError as exc:

@@ -24,16 +24,19 @@ class LoginRequest(msgspec.Struct):
     password: Password
 
 
+# The platform's columns are nullable wherever SPEC §3 does not mark them not
+# null, and so are the fields that carry them: the API says null rather than
+# failing, and the page shows a fallback.
 class Agent(msgspec.Struct):
     id: int
-    username: str
-    display_name: str
+    username: str | None
+    display_name: str | None
 
 
 class AgentCredentials(msgspec.Struct):
     id: int
-    username: str
-    display_name: str
+    username: str | None
+    display_name: str | None
     password_hash: str
 
 
@@ -58,12 +61,13 @@ class ActivityItem(msgspec.Struct):
     event_id: str | None
     bet_id: int
     customer_id: int
-    customer_username: str
-    selection: str
-    stake: Decimal
+    customer_username: str | None
+    selection: str | None
+    # Null only where the platform has no stake for the bet.
+    stake: Decimal | None
     cash_out_amount: Decimal
-    profit_loss: Decimal
-    return_ratio: Decimal
+    profit_loss: Decimal | None
+    return_ratio: Decimal | None
     is_auto_cash_out: bool
     cash_out_trigger_reason: str | None
     placed_at: datetime
@@ -102,14 +106,14 @@ class ActivityPage(msgspec.Struct):
     totals: ActivityTotals
     pagination: Pagination
     # The agent's stream position when the list was read: open the stream from
-    # here to miss nothing and see nothing twice. Null if there never was one.
-    last_event_id: str | None
+    # here to miss nothing and see nothing twice. "0" before its first event.
+    last_event_id: str
 
 
 class Customer(msgspec.Struct):
     id: int
-    username: str
-    display_name: str
+    username: str | None
+    display_name: str | None
 
 
 class CustomerList(msgspec.Struct):
@@ -118,7 +122,7 @@ class CustomerList(msgspec.Struct):
 
 class TopCustomer(msgspec.Struct):
     customer_id: int
-    customer_username: str
+    customer_username: str | None
     cash_out_count: int
     total_cash_out_amount: Money
     net_profit_loss: Money

@@ -20,6 +20,7 @@ from litestar.di import NamedDependency, Provide
 from psycopg_pool import AsyncConnectionPool
 
 from app.config import Settings
+from app.db.maintenance import merging_totals
 from app.db.queries import Queries
 from app.export.slots import ExportSlots
 from app.lifespan import database
@@ -75,6 +76,7 @@ class Runtime:
         async with AsyncExitStack() as stack:
             settings, pool = await stack.enter_async_context(database(self.settings))
             assert settings.database_url is not None
+            await stack.enter_async_context(merging_totals(pool, self.queries))
             hub = await stack.enter_async_context(
                 running_hub(settings.database_url, self.queries, settings, self.metrics)
             )

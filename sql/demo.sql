@@ -1,8 +1,22 @@
 -- name: demo_agent_upsert
-insert into agents (username, display_name, password_hash)
-values (%(username)s, %(display_name)s, %(password_hash)s)
-on conflict (username) do update set password_hash = excluded.password_hash
-returning id;
+-- The demo agent, with a new password on every run (only its hash is kept).
+with existing as (
+    select id from agents where username = %(username)s
+),
+created as (
+    insert into agents (username, display_name)
+    select %(username)s, %(display_name)s
+    where not exists (select 1 from existing)
+    returning id
+),
+agent as (
+    select id from existing union all select id from created
+)
+insert into cashout_feed.credentials (agent_id, password_hash)
+select id, %(password_hash)s from agent
+on conflict (agent_id) do update
+set password_hash = excluded.password_hash, updated_at = now()
+returning agent_id;
 
 -- name: demo_customers_seed
 insert into users (agent_id, username, display_name)

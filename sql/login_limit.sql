@@ -3,7 +3,7 @@
 -- is checked, so parallel guesses cannot slip past the limit. A window that has
 -- ended starts again at this attempt. Rows are locked in a fixed order
 -- (username, then address) so concurrent logins cannot deadlock.
-insert into login_attempts as a (scope, key, window_start, attempts)
+insert into cashout_feed.login_attempts as a (scope, key, window_start, attempts)
 values ('username', %(username)s, now(), 1),
        ('address', %(address)s, now(), 1)
 on conflict (scope, key) do update
@@ -19,16 +19,16 @@ returning scope, attempts,
 -- A success clears the username's count and takes this attempt back off the
 -- address's, so colleagues behind one address are not locked out by sign-ins.
 with cleared as (
-    delete from login_attempts where scope = 'username' and key = %(username)s
+    delete from cashout_feed.login_attempts where scope = 'username' and key = %(username)s
 )
-update login_attempts
+update cashout_feed.login_attempts
 set attempts = greatest(attempts - 1, 0)
 where scope = 'address' and key = %(address)s;
 
 -- name: login_attempts_prune
 -- Windows that have ended hold nothing; a bounded batch per call keeps each
 -- call cheap however many rows have piled up.
-delete from login_attempts
-where ctid in (select ctid from login_attempts
+delete from cashout_feed.login_attempts
+where ctid in (select ctid from cashout_feed.login_attempts
                where window_start <= now() - %(window)s::interval
                limit 500);

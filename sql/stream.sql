@@ -1,13 +1,22 @@
 -- name: stream_last_seq
 -- The agent's newest stream position (0 before its first event).
 select coalesce(
-    (select last_seq from cash_out_event_counters where agent_id = %(agent_id)s), 0
+    (select max(seq) from cashout_feed.events where agent_id = %(agent_id)s), 0
 ) as last_seq;
 
+-- name: stream_events_behind
+-- How many of the agent's events come after a position, counting no further
+-- than the limit (event ids are not dense per agent: one sequence serves all).
+select count(*) from (
+    select 1 from cashout_feed.events
+    where agent_id = %(agent_id)s and seq > %(after_seq)s
+    limit %(limit)s
+) e;
+
 -- name: stream_last_seqs
-select agent_id, last_seq
-from cash_out_event_counters
-where agent_id = any(%(agent_ids)s::bigint[]);
+select a.agent_id,
+       coalesce((select max(e.seq) from cashout_feed.events e where e.agent_id = a.agent_id), 0)
+from unnest(%(agent_ids)s::bigint[]) as a (agent_id);
 
 -- name: stream_events_after
 -- For each (agent, position) pair, that agent's next events in seq order with
@@ -33,7 +42,7 @@ select
 from unnest(%(agent_ids)s::bigint[], %(after_seqs)s::bigint[]) as c (agent_id, after_seq)
 cross join lateral (
     select ev.seq, ev.bet_id
-    from cash_out_events ev
+    from cashout_feed.events ev
     where ev.agent_id = c.agent_id and ev.seq > c.after_seq
     order by ev.seq
     limit %(batch)s

@@ -22,7 +22,7 @@ from app.db import migrate
 from app.db.embedded import EmbeddedPostgres
 from app.db.urls import with_database
 from app.main import create_app
-from tests import factories
+from tests import factories, platform
 
 
 def _docker_available() -> bool:
@@ -61,6 +61,13 @@ def _admin(pg_server: str) -> psycopg.Connection:
     return psycopg.connect(pg_server, autocommit=True)
 
 
+# "script": the template is a platform's own database (tests/platform.sql, with
+# data) that the app is installed onto; the data is removed afterwards so that
+# every test starts from empty tables. Unset: the app creates the platform's
+# tables itself, as on the embedded database.
+PLATFORM = os.environ.get("CASHOUT_FEED_TEST_PLATFORM", "created")
+
+
 @pytest.fixture(scope="session")
 def template_db(pg_server: str) -> Iterator[str]:
     """A migrated database that every test's database is cloned from."""
@@ -68,7 +75,16 @@ def template_db(pg_server: str) -> Iterator[str]:
     with _admin(pg_server) as conn:
         conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(name)))
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    migrate.apply_all(with_database(pg_server, name))
+    url = with_database(pg_server, name)
+    if PLATFORM == "script":
+        with psycopg.connect(url, autocommit=True) as conn:
+            platform.create(conn)
+    migrate.apply_all(url)
+    if PLATFORM == "script":
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("delete from bets; delete from users; delete from agents")
+            # The rollups' deltas of that data cancel out: merged, nothing is left.
+            conn.execute("select cashout_feed.merge_totals(1000000)")
     yield name
     with _admin(pg_server) as conn:
         conn.execute(

@@ -29,11 +29,14 @@ def make_agent(
 ) -> int:
     username = username or unique("agent")
     row = conn.execute(
-        "insert into agents (username, display_name, password_hash) values (%s, %s, %s)"
-        " returning id",
-        (username, display_name or username.title(), password_hash()),
+        "insert into agents (username, display_name) values (%s, %s) returning id",
+        (username, display_name or username.title()),
     ).fetchone()
     assert row is not None
+    conn.execute(
+        "insert into cashout_feed.credentials (agent_id, password_hash) values (%s, %s)",
+        (row[0], password_hash()),
+    )
     return int(row[0])
 
 
@@ -102,7 +105,7 @@ def make_session(conn: psycopg.Connection, agent_id: int) -> str:
     """A signed-in session for ``agent_id``, without the cost of a password check."""
     token = new_token()
     conn.execute(
-        "insert into agent_sessions (token_hash, agent_id, expires_at)"
+        "insert into cashout_feed.sessions (token_hash, agent_id, expires_at)"
         " values (%s, %s, now() + interval '1 hour')",
         (token_hash(token), agent_id),
     )

@@ -200,7 +200,7 @@ def test_backfilled_bet_has_null_event_id_and_no_stream_position(agent_client, a
     factories.cashed_out_bet(db, customer, "5.00", "1.00", utc(2026, 11, 1))
     body = agent_client.get(URL).json()
     assert body["items"][0]["event_id"] is None
-    assert body["last_event_id"] is None
+    assert body["last_event_id"] == "0"  # the position before the first event
 
 
 def test_only_cashed_out_bets_are_listed(agent_client, agent, db):

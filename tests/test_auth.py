@@ -102,7 +102,7 @@ def test_logout_clears_the_cookie(client, agent):
 
 def test_sessions_are_stored_as_hashes(client, agent, db):
     token = login(client, agent["username"])
-    rows = db.execute("select token_hash from agent_sessions").fetchall()
+    rows = db.execute("select token_hash from cashout_feed.sessions").fetchall()
     assert len(rows) == 1
     assert token.encode() not in bytes(rows[0][0])
     assert len(rows[0][0]) == 32
@@ -110,7 +110,7 @@ def test_sessions_are_stored_as_hashes(client, agent, db):
 
 def test_expired_session_is_refused(client, agent, db):
     token = login(client, agent["username"])
-    db.execute("update agent_sessions set expires_at = now() - interval '1 second'")
+    db.execute("update cashout_feed.sessions set expires_at = now() - interval '1 second'")
     r = client.get("/api/v1/agent/me", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 401
 
@@ -120,7 +120,7 @@ def test_session_ttl_is_configurable(start_server, database_url, db, agent):
 
     with httpx.Client(base_url=server.url) as c:
         login(c, agent["username"])
-    row = db.execute("select expires_at - created_at from agent_sessions").fetchone()
+    row = db.execute("select expires_at - created_at from cashout_feed.sessions").fetchone()
     assert row is not None
     assert timedelta(minutes=4) < row[0] <= timedelta(minutes=5, seconds=1)
 
@@ -171,7 +171,9 @@ def test_oversized_body_is_refused(client):
 
 
 def test_agents_never_store_plain_passwords(db, agent):
-    row = db.execute("select password_hash from agents where id = %s", (agent["id"],)).fetchone()
+    row = db.execute(
+        "select password_hash from cashout_feed.credentials where agent_id = %s", (agent["id"],)
+    ).fetchone()
     assert row is not None
     assert row[0].startswith("$argon2id$")
     assert factories.PASSWORD not in row[0]
@@ -209,7 +211,7 @@ def test_cookie_max_age_matches_the_session_ttl(client, agent):
 def test_session_expiry_is_enforced_for_the_cookie_too(client, agent, db):
     login(client, agent["username"])
     assert client.get("/api/v1/agent/me").status_code == 200
-    db.execute("update agent_sessions set expires_at = now() - interval '1 second'")
+    db.execute("update cashout_feed.sessions set expires_at = now() - interval '1 second'")
     r = client.get("/api/v1/agent/me")
     assert r.status_code == 401
     assert "expired" in r.json()["detail"]
@@ -235,9 +237,9 @@ def test_revoked_session_stays_revoked_after_logging_out_again(client, agent, db
     client.cookies.clear()
     auth = {"Authorization": f"Bearer {token}"}
     client.post("/api/v1/auth/logout", headers=auth)
-    revoked_at = db.execute("select revoked_at from agent_sessions").fetchone()
+    revoked_at = db.execute("select revoked_at from cashout_feed.sessions").fetchone()
     assert client.post("/api/v1/auth/logout", headers=auth).status_code == 204
-    assert db.execute("select revoked_at from agent_sessions").fetchone() == revoked_at
+    assert db.execute("select revoked_at from cashout_feed.sessions").fetchone() == revoked_at
     assert client.get("/api/v1/agent/me", headers=auth).status_code == 401
 
 

@@ -32,8 +32,8 @@ moves = st.lists(st.tuples(st.integers(0, 11), st.integers(0, 3)), max_size=2)
 
 def _reset(db):
     db.execute(
-        "truncate agents, users, bets, agent_sessions, cash_out_events,"
-        " cash_out_event_counters cascade"
+        "truncate agents, users, bets, cashout_feed.sessions, cashout_feed.credentials,"
+        " cashout_feed.events cascade"
     )
 
 
@@ -92,10 +92,11 @@ def _check_agent(client, db, agent_id, owner, bets_of):
     assert {bet for bet, _ in listed} == my_bets
     assert {customer for _, customer in listed} <= mine
     assert body["totals"]["total_count"] == len(my_bets)
-    counter = db.execute(
-        "select last_seq::text from cash_out_event_counters where agent_id = %s", (agent_id,)
+    newest = db.execute(
+        "select coalesce(max(seq), 0)::text from cashout_feed.events where agent_id = %s",
+        (agent_id,),
     ).fetchone()
-    assert body["last_event_id"] == (counter[0] if counter else None)
+    assert body["last_event_id"] == newest[0]
 
     export = client.get(EXPORT, headers=headers)
     assert export.status_code == 200

@@ -88,7 +88,9 @@ def test_the_limit_ends_with_its_window(limited, agent, db):
     for _ in range(4):
         attempt(limited, agent["username"])
     assert attempt(limited, agent["username"], agent["password"]).status_code == 429
-    db.execute("update login_attempts set window_start = window_start - interval '15 minutes'")
+    db.execute(
+        "update cashout_feed.login_attempts set window_start = window_start - interval '15 minutes'"
+    )
     assert attempt(limited, agent["username"], agent["password"]).status_code == 200
 
 
@@ -113,23 +115,25 @@ def test_the_limit_holds_across_app_processes(start_server, database_url, agent)
 
 def test_ended_windows_are_pruned(limited, db):
     db.execute(
-        "insert into login_attempts (scope, key, window_start, attempts)"
+        "insert into cashout_feed.login_attempts (scope, key, window_start, attempts)"
         " select 'username', 'stale' || g, now() - interval '1 hour', 1"
         " from generate_series(1, 300) g"
     )
     attempt(limited, "someone")
-    keys = {k for (k,) in db.execute("select key from login_attempts")}
+    keys = {k for (k,) in db.execute("select key from cashout_feed.login_attempts")}
     assert keys == {username_key("someone"), "127.0.0.1"}
 
 
 def test_pruning_is_bounded_per_attempt(limited, db):
     db.execute(
-        "insert into login_attempts (scope, key, window_start, attempts)"
+        "insert into cashout_feed.login_attempts (scope, key, window_start, attempts)"
         " select 'username', 'stale' || g, now() - interval '1 hour', 1"
         " from generate_series(1, 1200) g"
     )
     attempt(limited, "someone")
-    (left,) = db.execute("select count(*) from login_attempts where key like 'stale%'").fetchone()
+    (left,) = db.execute(
+        "select count(*) from cashout_feed.login_attempts where key like 'stale%'"
+    ).fetchone()
     assert left == 700
 
 
@@ -151,6 +155,11 @@ def test_limits_are_configurable_from_the_environment():
 def test_usernames_are_not_stored_in_plain_text(limited, db):
     # People type passwords into the username field.
     attempt(limited, "my-secret-password")
-    keys = {k for (k,) in db.execute("select key from login_attempts where scope = 'username'")}
+    keys = {
+        k
+        for (k,) in db.execute(
+            "select key from cashout_feed.login_attempts where scope = 'username'"
+        )
+    }
     assert keys == {username_key("my-secret-password")}
     assert "my-secret-password" not in str(keys)

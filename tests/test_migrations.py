@@ -1,35 +1,86 @@
+"""The migrations on a fresh database: the app creates the platform's tables exactly as
+SPEC §3 lists them, and its own in the schema cashout_feed."""
+
 from decimal import Decimal
 
 import psycopg
 import pytest
+from yoyo import read_migrations
 
 from app.db import migrate
+from app.paths import MIGRATIONS_DIR
 from tests import factories
 
-TABLES = {"agents", "users", "bets", "agent_sessions", "cash_out_events", "cash_out_event_counters"}
+PLATFORM_TABLES = {"agents", "users", "bets"}
+APP_TABLES = {
+    "install",
+    "definitions",
+    "added_indexes",
+    "credentials",
+    "sessions",
+    "login_attempts",
+    "keys",
+    "events",
+    "cash_outs",
+    "daily_totals",
+    "quarter_totals",
+    "pending",
+}
+YOYO_TABLES = {"_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_lock"}
 
 
-def _tables(url: str) -> set[str]:
+def _tables(url: str, schema: str) -> set[str]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(
-            "select table_name from information_schema.tables where table_schema = 'public'"
+            "select table_name from information_schema.tables where table_schema = %s"
+            " and table_type = 'BASE TABLE'",
+            (schema,),
         ).fetchall()
     return {r[0] for r in rows}
 
 
 def test_apply_rollback_apply(empty_db):
     applied = migrate.apply_all(empty_db)
-    assert applied >= 3
-    assert _tables(empty_db) >= TABLES
+    assert applied == len(read_migrations(str(MIGRATIONS_DIR)))
+    assert _tables(empty_db, "public") == PLATFORM_TABLES
+    assert _tables(empty_db, "cashout_feed") == APP_TABLES | YOYO_TABLES
     assert migrate.rollback_all(empty_db) == applied
-    assert not (TABLES & _tables(empty_db))
+    assert _tables(empty_db, "public") == set()
+    assert _tables(empty_db, "cashout_feed") == set()
     assert migrate.apply_all(empty_db) == applied
-    assert _tables(empty_db) >= TABLES
+    assert _tables(empty_db, "public") == PLATFORM_TABLES
 
 
 def test_migrate_is_idempotent(empty_db):
     migrate.apply_all(empty_db)
     assert migrate.apply_all(empty_db) == 0
+
+
+def test_created_tables_narrow_nothing_spec_does_not(db):
+    # Null wherever SPEC §3 does not say not null.
+    agent = db.execute("insert into agents (username) values (null) returning id").fetchone()[0]
+    customer = db.execute(
+        "insert into users (agent_id, username, display_name) values (%s, null, null) returning id",
+        (agent,),
+    ).fetchone()[0]
+    db.execute(
+        "insert into bets (user_id, stake, odds, selection, status)"
+        " values (%s, 1, null, null, 'open')",
+        (customer,),
+    )
+    columns = db.execute(
+        "select table_name || '.' || column_name from information_schema.columns"
+        " where table_schema = 'public' and is_nullable = 'NO' order by 1"
+    ).fetchall()
+    assert [c for (c,) in columns] == [
+        "agents.id",
+        "bets.id",
+        "bets.is_auto_cash_out",
+        "bets.placed_at",
+        "bets.user_id",
+        "users.agent_id",
+        "users.id",
+    ]
 
 
 def test_stake_must_be_positive(db):

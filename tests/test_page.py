@@ -210,7 +210,9 @@ def test_a_401_returns_to_sign_in(tab: Tab, agent: dict[str, Any], db: psycopg.C
     tab.allow_error(r"status of 401")
     page = tab.open_feed(agent["username"])
     tab.wait_live()
-    db.execute("update agent_sessions set revoked_at = now() where agent_id = %s", (agent["id"],))
+    db.execute(
+        "update cashout_feed.sessions set revoked_at = now() where agent_id = %s", (agent["id"],)
+    )
     page.get_by_role("tab", name="7d").click()
     expect(page.locator("#signin-view")).to_be_visible()
     expect(page.locator("#signin-notice")).to_contain_text("session has ended")

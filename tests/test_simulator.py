@@ -14,7 +14,7 @@ def test_simulator_cashes_out_live_with_events(database_url, db):
     assert done > 10
     cashed = db.execute("select count(*) from bets where status = 'cashed_out'").fetchone()
     events = db.execute(
-        "select count(*), max(seq) from cash_out_events where agent_id = %s", (agent,)
+        "select count(*), max(seq) from cashout_feed.events where agent_id = %s", (agent,)
     ).fetchone()
     assert cashed == (done,)
     assert events == (done, done)  # each one an UPDATE: one live event each, in order

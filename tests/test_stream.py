@@ -40,7 +40,7 @@ def token(client: httpx.Client, agent: dict[str, Any]) -> str:
 
 def last_seq(db: psycopg.Connection, agent_id: int) -> int:
     row = db.execute(
-        "select last_seq from cash_out_event_counters where agent_id = %s", (agent_id,)
+        "select coalesce(max(seq), 0) from cashout_feed.events where agent_id = %s", (agent_id,)
     ).fetchone()
     return int(row[0]) if row else 0
 
@@ -231,27 +231,28 @@ async def test_more_than_1000_behind_is_reset_1000_is_replayed(aclient, db, agen
 async def test_ids_follow_commit_order_of_concurrent_transactions(
     aclient, db, agent, token, database_url
 ):
+    """An id is taken at commit, under the agent's commit lock: a transaction that took
+    its ids first commits first, and a later one's ids are higher."""
     first_bet, second_bet = open_bets(db, agent["id"], 2)
-    with (
-        psycopg.connect(database_url) as started_first,
-        psycopg.connect(database_url) as started_second,
-    ):
-        started_first.execute("select txid_current()")
-        started_second.execute("select txid_current()")
-        factories.cash_out(started_second, second_bet)  # holds the agent's counter row
+    with psycopg.connect(database_url) as late, psycopg.connect(database_url) as early:
+        factories.cash_out(late, second_bet)
+        # Runs the commit-time work now: ids taken, the agent's commit lock held.
+        late.execute("set constraints all immediate")
         blocked = asyncio.get_running_loop().run_in_executor(
-            None, lambda: (factories.cash_out(started_first, first_bet), started_first.commit())
+            None, lambda: (factories.cash_out(early, first_bet), early.commit())
         )
-        await wait_until(lambda: waiting_on_lock(db, started_first.info.backend_pid))
+        await wait_until(lambda: waiting_on_lock(db, early.info.backend_pid))
         async with open_stream(aclient, token, last_event_id="0") as sse:
-            started_second.commit()
-            [msg] = await sse.events(1)
-            assert msg.json()["bet_id"] == second_bet and msg.id == "1"
-        await asyncio.wait_for(blocked, 10)
-    # A client that disconnected after "1" misses nothing that committed later.
-    async with open_stream(aclient, token, last_event_id="1") as sse:
+            late.commit()
+            [first] = await sse.events(1)
+            await asyncio.wait_for(blocked, 10)
+            [second] = await sse.events(1)
+    assert first.json()["bet_id"] == second_bet
+    assert second.json()["bet_id"] == first_bet and int(second.id) > int(first.id)
+    # A client that disconnected after the first misses nothing that committed later.
+    async with open_stream(aclient, token, last_event_id=first.id) as sse:
         [msg] = await sse.events(1)
-    assert msg.json()["bet_id"] == first_bet and msg.id == "2"
+    assert msg.json()["bet_id"] == first_bet
 
 
 def waiting_on_lock(db: psycopg.Connection, pid: int) -> bool:
@@ -287,7 +288,7 @@ def direct_session(db: psycopg.Connection, agent_id: int) -> str:
     """A signed-in session without 20 password hashes' worth of waiting."""
     token = secrets.token_urlsafe(32)
     db.execute(
-        "insert into agent_sessions (token_hash, agent_id, expires_at)"
+        "insert into cashout_feed.sessions (token_hash, agent_id, expires_at)"
         " values (%s, %s, now() + interval '1 hour')",
         (token_hash(token), agent_id),
     )
@@ -308,7 +309,8 @@ async def test_200_streams_across_20_agents_get_exactly_their_own_events(aclient
         results = await asyncio.gather(*(sse.events(5, timeout=30) for sse in streams))
     for a, got in zip(agents * 10, results, strict=True):
         assert [m.json()["bet_id"] for m in got] == bets[a]
-        assert [m.id for m in got] == ["1", "2", "3", "4", "5"]
+        ids = [int(m.id) for m in got]
+        assert ids == sorted(ids) and len(set(ids)) == 5
 
 
 async def test_stream_limits_answer_429(start_server, settings, db, client):

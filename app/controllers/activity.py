@@ -14,7 +14,13 @@ from app.filters import DATE_PATTERN, MAX_TZ_LENGTH, ActivityFilter, parse_filte
 from app.schemas import ActivityItem, ActivityPage, ActivityTotals, Pagination
 from app.services import AppServices, CurrentAgent
 
-QUERIES = ("begin_snapshot", "agent_customer_exists", "activity_totals", "activity_page")
+QUERIES = (
+    "begin_snapshot",
+    "agent_customer_exists",
+    "activity_totals",
+    "activity_totals_customer",
+    "activity_page",
+)
 
 MAX_BIGINT = 2**63 - 1
 
@@ -112,7 +118,12 @@ class ActivityController(Controller):
         async with services.pool.connection() as conn, conn.transaction():
             # One snapshot for the totals, the page and the stream position.
             await conn.execute(queries["begin_snapshot"])
-            cur = await conn.execute(queries["activity_totals"], params)
+            totals = (
+                "activity_totals"
+                if activity_filter.customer_id is None
+                else ("activity_totals_customer")
+            )
+            cur = await conn.execute(queries[totals], params)
             row = await cur.fetchone()
             assert row is not None
             count, cash_out_amount, profit_loss, last_event_id = row

@@ -22,6 +22,8 @@ QUERIES = events.QUERIES
 
 # A resume further behind than this is answered with `event: reset`.
 MAX_REPLAY = 1000
+# How far the reset's message counts the events missed.
+COUNT_BEHIND_CAP = 100_000
 # Route option telling any compression middleware to leave the stream alone
 # (CompressionConfig(exclude_opt_key="skip_compression")): compressors buffer,
 # which would hold events back.
@@ -100,6 +102,11 @@ class StreamController(Controller):
                     replay = await events.events_after(
                         conn, queries, {agent.id: start}, MAX_REPLAY + 1
                     )
+                    if len(replay) > MAX_REPLAY:
+                        behind = await events.count_after(
+                            conn, queries, agent.id, start, COUNT_BEHIND_CAP
+                        )
+                        start, problem, replay = 0, _too_far_behind(start, behind), []
         except BaseException:
             sub.close()
             raise
@@ -118,9 +125,12 @@ def _position(raw: str | None, newest: int) -> tuple[int, str | None]:
     position = int(value)
     if position > newest:
         return 0, f"unknown event id {position}: reload the list and reconnect"
-    if newest - position > MAX_REPLAY:
-        return 0, (
-            f"event id {position} is {newest - position} events behind (more than"
-            f" {MAX_REPLAY}): reload the list and reconnect from its last_event_id"
-        )
     return position, None
+
+
+def _too_far_behind(position: int, behind: int) -> str:
+    count = f"more than {behind - 1}" if behind >= COUNT_BEHIND_CAP else str(behind)
+    return (
+        f"event id {position} is {count} events behind (more than {MAX_REPLAY}):"
+        " reload the list and reconnect from its last_event_id"
+    )

@@ -21,6 +21,7 @@ from app.schemas import ActivityItem
 QUERIES = (
     "stream_last_seq",
     "stream_last_seqs",
+    "stream_events_behind",
     "stream_events_after",
     "stream_snapshot",
     "stream_session_setup",
@@ -64,6 +65,18 @@ def _frame(row: Mapping[str, Any]) -> bytes | None:
 
 async def last_seq(conn: AsyncConnection[Any], queries: Queries, agent_id: int) -> int:
     cur = await conn.execute(queries["stream_last_seq"], {"agent_id": agent_id})
+    row = await cur.fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+async def count_after(
+    conn: AsyncConnection[Any], queries: Queries, agent_id: int, after_seq: int, limit: int
+) -> int:
+    """How many of the agent's events follow ``after_seq`` (at most ``limit``)."""
+    cur = await conn.execute(
+        queries["stream_events_behind"],
+        {"agent_id": agent_id, "after_seq": after_seq, "limit": limit},
+    )
     row = await cur.fetchone()
     return int(row[0]) if row is not None else 0
 

@@ -1,23 +1,22 @@
-"""Migration 0007: the denormalised copy behind the views stays equal to bets x users."""
+"""sql/schema/: the copy and the rollups behind the views stay equal to bets x users, and
+the views and totals equal their definitions read straight from the platform's tables."""
 
 import random
-import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import psycopg
 from psycopg import sql
 
-from app.paths import MIGRATIONS_DIR
 from tests import factories
 
-# The 0003 definition of cash_out_activity, read straight from the platform's tables.
+# cash_out_activity as SPEC §3 and §5 define it, read straight from the platform's tables.
 REFERENCE = """
 select u.agent_id,
-       (select max(e.seq) from cash_out_events e
+       (select max(e.seq) from cashout_feed.events e
          where e.bet_id = b.id and e.agent_id = u.agent_id)::text,
-       b.id, u.id, u.username, b.selection, b.stake, b.cash_out_amount,
-       b.cash_out_amount - b.stake, round(b.cash_out_amount / b.stake, 4),
+       b.id, u.id, u.username, b.selection, round(b.stake, 2), round(b.cash_out_amount, 2),
+       round(b.cash_out_amount - b.stake, 2), round(b.cash_out_amount / b.stake, 4),
        b.is_auto_cash_out, b.cash_out_trigger_reason, b.placed_at, b.settled_at
 from bets b join users u on u.id = b.user_id
 where b.status = 'cashed_out'
@@ -31,30 +30,75 @@ from cash_out_activity order by bet_id
 """
 
 
-ROLLUP_REFERENCE = """
-select f.agent_id, (b.settled_at at time zone 'UTC')::date, count(*),
-       sum(b.cash_out_amount * 100), sum(b.stake * 100),
-       count(*) filter (where b.is_auto_cash_out), sum(b.cash_out_amount / b.stake)
-from cash_out_feed f join bets b on b.id = f.bet_id group by 1, 2 order by 1, 2
-"""
-ROLLUP = """
-select agent_id, day, cash_outs, cash_out_cents, stake_cents, auto_cash_outs, ratio_sum
-from cash_out_feed_daily
-where cash_outs <> 0 order by 1, 2
-"""
+# The rollups summed per bucket (whatever delta rows a bucket has, merged or
+# not) against the same sums over the cashed-out bets themselves.
+ROLLUPS = {
+    "daily": (
+        "select agent_id, day, sum(cash_outs), sum(auto_cash_outs), sum(stake),"
+        " sum(cash_out_amount), sum(ratio_sum) from cashout_feed.daily_totals"
+        " group by 1, 2 having sum(cash_outs) <> 0 order by 1, 2",
+        "select u.agent_id, (b.settled_at at time zone 'UTC')::date, count(*),"
+        " count(*) filter (where b.is_auto_cash_out), sum(b.stake), sum(b.cash_out_amount),"
+        " sum(b.cash_out_amount / b.stake) from bets b join users u on u.id = b.user_id"
+        " where b.status = 'cashed_out' group by 1, 2 order by 1, 2",
+    ),
+    "quarter": (
+        "select agent_id, quarter, sum(cash_outs), sum(auto_cash_outs), sum(stake),"
+        " sum(cash_out_amount), sum(ratio_sum) from cashout_feed.quarter_totals"
+        " group by 1, 2 having sum(cash_outs) <> 0 order by 1, 2",
+        "select u.agent_id, date_bin('15 minutes', b.settled_at, timestamptz '2000-01-01Z'),"
+        " count(*), count(*) filter (where b.is_auto_cash_out), sum(b.stake),"
+        " sum(b.cash_out_amount), sum(b.cash_out_amount / b.stake)"
+        " from bets b join users u on u.id = b.user_id"
+        " where b.status = 'cashed_out' group by 1, 2 order by 1, 2",
+    ),
+}
+
+# The summary views as SPEC §4 and §5 define them, over the platform's tables.
+REFERENCE_VIEWS = {
+    "agent_cash_out_summary": """
+select a.id as agent_id, a.username as agent_username, w.period, w.window_start, w.window_end,
+       count(c.bet_id) as total_cash_outs, count(distinct c.customer_id) as unique_customers,
+       round(coalesce(sum(c.stake), 0), 2) as total_stake,
+       round(coalesce(sum(c.cash_out_amount), 0), 2) as total_cash_out_amount,
+       round(coalesce(sum(c.cash_out_amount - c.stake), 0), 2) as net_profit_loss,
+       count(c.bet_id) filter (where c.is_auto_cash_out) as auto_cash_out_count,
+       round(100.0 * count(c.bet_id) filter (where c.is_auto_cash_out)
+             / nullif(count(c.bet_id), 0), 2) as auto_cash_out_percentage,
+       round(avg(c.cash_out_amount / c.stake), 4) as avg_return_ratio
+from agents a
+cross join cash_out_summary_periods w
+left join (select b.id as bet_id, u.agent_id, u.id as customer_id, b.stake, b.cash_out_amount,
+                  b.is_auto_cash_out, b.settled_at
+           from bets b join users u on u.id = b.user_id where b.status = 'cashed_out') c
+       on c.agent_id = a.id and c.settled_at between w.window_start and w.window_end
+group by a.id, a.username, w.period, w.window_start, w.window_end
+""",
+    "agent_cash_out_top_customers": """
+select * from (
+    select u.agent_id, w.period, u.id as customer_id, u.username as customer_username,
+           count(*) as cash_out_count, round(sum(b.cash_out_amount), 2) as total_cash_out_amount,
+           round(sum(b.cash_out_amount - b.stake), 2) as net_profit_loss,
+           row_number() over (partition by u.agent_id, w.period
+                              order by count(*) desc, sum(b.cash_out_amount) desc, u.id) as rank
+    from bets b join users u on u.id = b.user_id
+    join cash_out_summary_periods w on b.settled_at between w.window_start and w.window_end
+    where b.status = 'cashed_out'
+    group by u.agent_id, w.period, u.id, u.username
+) r
+""",
+}
 
 
 def _same(db: psycopg.Connection) -> None:
     assert db.execute(VIEW).fetchall() == db.execute(REFERENCE).fetchall()
-    assert db.execute(ROLLUP).fetchall() == db.execute(ROLLUP_REFERENCE).fetchall()
+    for name, (ours, reference) in ROLLUPS.items():
+        assert db.execute(ours).fetchall() == db.execute(reference).fetchall(), name
 
 
 def _reference_views(db: psycopg.Connection) -> None:
-    """The views exactly as 0003 defined them, as temporary ref_* views."""
-    text = (MIGRATIONS_DIR / "0003.cash_out_views.sql").read_text()
-    for name in ("cash_out_activity", "agent_cash_out_summary", "agent_cash_out_top_customers"):
-        body = re.search(rf"create view {name} as(.*?);\n", text, re.S).group(1)
-        body = body.replace("cash_out_activity", "ref_cash_out_activity")
+    """The summary views by their definition, as temporary ref_* views."""
+    for name, body in REFERENCE_VIEWS.items():
         db.execute(
             sql.SQL("create temp view {} as {}").format(
                 sql.Identifier(f"ref_{name}"), sql.SQL(body)
@@ -68,7 +112,8 @@ def test_live_cash_out_appears_with_its_event(db):
     bet = factories.make_bet(db, customer)
     factories.cash_out(db, bet, amount="7.25", auto=True, reason="stop_loss")
     rows = db.execute("select bet_id, event_id, profit_loss from cash_out_activity").fetchall()
-    assert rows == [(bet, "1", Decimal("-2.75"))]
+    (seq,) = db.execute("select seq::text from cashout_feed.events").fetchone()
+    assert rows == [(bet, seq, Decimal("-2.75"))]
     _same(db)
 
 
@@ -105,9 +150,9 @@ def test_correction_updates_the_copy_without_a_new_event(db):
     bet = factories.make_bet(db, customer)
     factories.cash_out(db, bet, amount="12.50")
     db.execute("update bets set cash_out_amount = 11.00 where id = %s", (bet,))
-    row = db.execute("select cash_out_amount, event_id from cash_out_activity").fetchone()
-    assert row == (Decimal("11.00"), "1")
-    assert db.execute("select count(*) from cash_out_events").fetchone() == (1,)
+    row = db.execute("select cash_out_amount, event_id is not null from cash_out_activity")
+    assert row.fetchone() == (Decimal("11.00"), True)
+    assert db.execute("select count(*) from cashout_feed.events").fetchone() == (1,)
     _same(db)
 
 
@@ -138,12 +183,20 @@ def test_bulk_statement_numbers_per_agent_and_notifies_once_each(db, database_ur
             " where id = any(%s)",
             (bets,),
         )
-        got = [(n.channel, n.payload) for n in listener.notifies(timeout=5, stop_after=2)]
-    assert sorted(got) == sorted([(f"cash_out_{a1}", "3"), (f"cash_out_{a2}", "1")])
+        got = dict((n.channel, n.payload) for n in listener.notifies(timeout=5, stop_after=2))
     events = db.execute(
-        "select agent_id, seq, bet_id from cash_out_events order by 1, 2"
+        "select agent_id, seq, bet_id from cashout_feed.events order by 1, 2"
     ).fetchall()
-    assert events == [(a1, 1, bets[0]), (a1, 2, bets[1]), (a1, 3, bets[2]), (a2, 1, bets[3])]
+    # Per agent, ids follow the bets' order within one statement; each agent is
+    # notified once, with its newest id.
+    assert [(a, b) for a, _, b in events] == [
+        (a1, bets[0]),
+        (a1, bets[1]),
+        (a1, bets[2]),
+        (a2, bets[3]),
+    ]
+    assert events[0][1] < events[1][1] < events[2][1]
+    assert got == {f"cash_out_{a1}": str(events[2][1]), f"cash_out_{a2}": str(events[3][1])}
     _same(db)
 
 
@@ -152,8 +205,9 @@ def test_rolled_back_cash_out_leaves_nothing(db):
     bet = factories.make_bet(db, customer)
     with db.transaction(force_rollback=True):
         factories.cash_out(db, bet)
-    assert db.execute("select count(*) from cash_out_feed").fetchone() == (0,)
-    assert db.execute("select count(*) from cash_out_feed_daily").fetchone() == (0,)
+    assert db.execute("select count(*) from cashout_feed.cash_outs").fetchone() == (0,)
+    assert db.execute("select count(*) from cashout_feed.daily_totals").fetchone() == (0,)
+    assert db.execute("select count(*) from cashout_feed.pending").fetchone() == (0,)
     _same(db)
 
 
@@ -218,7 +272,7 @@ def test_random_histories_match_the_platform_tables(db):
             )
         else:
             victim = bets.pop(rng.randrange(len(bets)))
-            db.execute("delete from cash_out_events where bet_id = %s", (victim,))
+            db.execute("delete from cashout_feed.events where bet_id = %s", (victim,))
             db.execute("delete from bets where id = %s", (victim,))
     _same(db)
 
@@ -229,7 +283,8 @@ def test_truncating_bets_empties_the_copy(db):
         db, customer, status="cashed_out", cash_out_amount="3.00", settled_at=datetime.now(UTC)
     )
     db.execute("truncate bets cascade")
-    assert db.execute("select count(*) from cash_out_feed").fetchone() == (0,)
+    assert db.execute("select count(*) from cashout_feed.cash_outs").fetchone() == (0,)
+    assert db.execute("select count(*) from cashout_feed.quarter_totals").fetchone() == (0,)
 
 
 def _random_history(db: psycopg.Connection, seed: int) -> list[int]:
@@ -251,7 +306,7 @@ def _random_history(db: psycopg.Connection, seed: int) -> list[int]:
     return agents
 
 
-def test_summary_views_equal_their_0003_definitions(db):
+def test_summary_views_equal_their_definitions(db):
     agents = _random_history(db, 11)
     db.execute(
         "update users set agent_id = %s where id = (select min(id) from users)", (agents[2],)
@@ -262,7 +317,7 @@ def test_summary_views_equal_their_0003_definitions(db):
             ref = db.execute(
                 sql.SQL("select * from {} order by 1, 2, 3").format(sql.Identifier(f"ref_{view}"))
             )
-            # Columns added since 0003 (e.g. ranked_customers) are checked elsewhere.
+            # Columns beyond the definition (ranked_customers) are checked below.
             columns = sql.SQL(", ").join(sql.Identifier(c.name) for c in ref.description or [])
             ref_rows = ref.fetchall()
             ours = db.execute(
@@ -294,7 +349,17 @@ def test_totals_equal_the_view_over_any_range(db):
             for start in points:
                 for end in points:
                     args = (agent, customer_id, start, end)
-                    got = db.execute("select * from cash_out_totals(%s, %s, %s, %s)", args)
+                    function = "range_totals" if customer_id is None else "customer_range_totals"
+                    got = db.execute(
+                        sql.SQL(
+                            "select cash_outs, round(cash_out_amount, 2), round(profit_loss, 2)"
+                            " from cashout_feed.{}(%(a)s, {} %(s)s, %(e)s)"
+                        ).format(
+                            sql.Identifier(function),
+                            sql.SQL("" if customer_id is None else "%(c)s,"),
+                        ),
+                        {"a": agent, "c": customer_id, "s": start, "e": end},
+                    )
                     want = db.execute(
                         "select count(*), coalesce(sum(cash_out_amount), 0.00),"
                         " coalesce(sum(profit_loss), 0.00) from cash_out_activity"
@@ -330,13 +395,15 @@ def test_window_sums_equal_the_rows_over_any_window(db):
             for end in points:
                 args = {"a": agent, "s": start, "e": end}
                 got = db.execute(
-                    "select cash_outs, stake_cents, cash_out_cents, auto_cash_outs, ratio_sum"
-                    " from cash_out_window_sums(%(a)s, %(s)s, %(e)s)",
+                    "select cash_outs, stake, cash_out_amount, auto_cash_outs, ratio_sum"
+                    " from cashout_feed.range_totals(%(a)s, %(s)s,"
+                    " %(e)s::timestamptz + interval '1 microsecond')",
                     args,
                 ).fetchone()
                 want = db.execute(
-                    "select count(*), sum(stake * 100), sum(cash_out_amount * 100),"
-                    " count(*) filter (where is_auto_cash_out), sum(cash_out_amount / stake)"
+                    "select count(*), coalesce(sum(stake), 0), coalesce(sum(cash_out_amount), 0),"
+                    " count(*) filter (where is_auto_cash_out),"
+                    " coalesce(sum(cash_out_amount / stake), 0)"
                     " from bets b join users u on u.id = b.user_id"
                     " where b.status = 'cashed_out' and u.agent_id = %(a)s"
                     " and b.settled_at between %(s)s and %(e)s",
