@@ -132,3 +132,23 @@ def cashed_out_bet(
         placed_at=settled_at - timedelta(minutes=30),
         settled_at=settled_at,
     )
+
+
+def bulk_cash_outs(conn: psycopg.Connection, agent_id: int, count: int) -> list[int]:
+    """``count`` backfilled cash-outs generated in SQL for 10 new customers of ``agent_id``
+    (returned), with a 250-character selection each."""
+    customers = [make_customer(conn, agent_id) for _ in range(10)]
+    conn.execute(
+        """
+        insert into bets (user_id, stake, odds, selection, status, cash_out_amount,
+                          is_auto_cash_out, cash_out_trigger_reason, placed_at, settled_at)
+        select (%(customers)s::bigint[])[1 + g %% 10], 10.00 + g %% 97, 2.5,
+               'Match ' || g || ', ' || repeat('x', 240), 'cashed_out', (g %% 1013) / 10.0,
+               g %% 3 = 0, case when g %% 3 = 0 then 'profit_target' else 'manual' end,
+               timestamptz '2026-01-01' + g * interval '1 minute',
+               timestamptz '2026-01-01' + g * interval '1 minute' + interval '30 seconds'
+        from generate_series(1, %(count)s) g
+        """,
+        {"customers": customers, "count": count},
+    )
+    return customers
