@@ -89,19 +89,10 @@ def settled(
     reason: str | None = "manual",
     selection: str | None = None,
 ) -> int:
-    """A bet that was cashed out in the past (a backfill: in the list, not on the stream)."""
-    return factories.make_bet(
-        db,
-        user_id,
-        stake=stake,
-        selection=selection or factories.unique("Home v Away — Home "),
-        status="cashed_out",
-        cash_out_amount=amount,
-        is_auto_cash_out=auto,
-        cash_out_trigger_reason=reason,
-        placed_at=at - timedelta(hours=1),
-        settled_at=at,
-    )
+    """A bet that was cashed out in the past (a backfill: in the list, not on the stream),
+    each with its own selection unless one is given."""
+    selection = selection or factories.unique("Home v Away — Home ")
+    return factories.cashed_out_bet(db, user_id, stake, amount, at, auto, reason, selection)
 
 
 def rows(page: Page) -> Any:
