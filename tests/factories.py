@@ -6,6 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 import psycopg
 
@@ -24,6 +25,12 @@ def unique(prefix: str) -> str:
     return f"{prefix}{next(_counter)}"
 
 
+def _returned_id(row: tuple[Any, ...] | None) -> int:
+    """The id an ``insert ... returning id`` gave back."""
+    assert row is not None
+    return int(row[0])
+
+
 def make_agent(
     conn: psycopg.Connection, username: str | None = None, display_name: str | None = None
 ) -> int:
@@ -33,8 +40,7 @@ def make_agent(
         " returning id",
         (username, display_name or username.title(), password_hash()),
     ).fetchone()
-    assert row is not None
-    return int(row[0])
+    return _returned_id(row)
 
 
 def make_customer(conn: psycopg.Connection, agent_id: int, username: str | None = None) -> int:
@@ -43,8 +49,7 @@ def make_customer(conn: psycopg.Connection, agent_id: int, username: str | None 
         "insert into users (agent_id, username, display_name) values (%s, %s, %s) returning id",
         (agent_id, username, username.title()),
     ).fetchone()
-    assert row is not None
-    return int(row[0])
+    return _returned_id(row)
 
 
 def make_bet(
@@ -78,8 +83,7 @@ def make_bet(
             settled_at,
         ),
     ).fetchone()
-    assert row is not None
-    return int(row[0])
+    return _returned_id(row)
 
 
 def cash_out(
