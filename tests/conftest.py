@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import shutil
 import tempfile
@@ -21,6 +23,7 @@ from app.config import Settings
 from app.db import migrate
 from app.db.embedded import EmbeddedPostgres
 from app.db.urls import with_database
+from app.logs import JsonFormatter
 from app.main import create_app
 from tests import factories, platform
 
@@ -220,3 +223,23 @@ def agent_client(client: httpx.Client, agent: dict[str, Any]) -> httpx.Client:
     token = login(client, agent["username"])
     client.headers["Authorization"] = f"Bearer {token}"
     return client
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    """Everything the server side logs, at DEBUG, formatted as the app formats it.
+
+    The test's own HTTP client (httpx, httpcore) logs the headers it sends and
+    receives at DEBUG: that is this process playing the client, not the app.
+    """
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(lambda record: not record.name.startswith(("httpx", "httpcore")))
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield stream
+    root.removeHandler(handler)
+    root.setLevel(old_level)

@@ -6,6 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 import psycopg
 
@@ -24,6 +25,12 @@ def unique(prefix: str) -> str:
     return f"{prefix}{next(_counter)}"
 
 
+def _returned_id(row: tuple[Any, ...] | None) -> int:
+    """The id an ``insert ... returning id`` gave back."""
+    assert row is not None
+    return int(row[0])
+
+
 def make_agent(
     conn: psycopg.Connection, username: str | None = None, display_name: str | None = None
 ) -> int:
@@ -32,12 +39,12 @@ def make_agent(
         "insert into agents (username, display_name) values (%s, %s) returning id",
         (username, display_name or username.title()),
     ).fetchone()
-    assert row is not None
+    agent_id = _returned_id(row)
     conn.execute(
         "insert into cashout_feed.credentials (agent_id, password_hash) values (%s, %s)",
-        (row[0], password_hash()),
+        (agent_id, password_hash()),
     )
-    return int(row[0])
+    return agent_id
 
 
 def make_customer(conn: psycopg.Connection, agent_id: int, username: str | None = None) -> int:
@@ -46,8 +53,7 @@ def make_customer(conn: psycopg.Connection, agent_id: int, username: str | None 
         "insert into users (agent_id, username, display_name) values (%s, %s, %s) returning id",
         (agent_id, username, username.title()),
     ).fetchone()
-    assert row is not None
-    return int(row[0])
+    return _returned_id(row)
 
 
 def make_bet(
@@ -81,8 +87,7 @@ def make_bet(
             settled_at,
         ),
     ).fetchone()
-    assert row is not None
-    return int(row[0])
+    return _returned_id(row)
 
 
 def cash_out(
@@ -135,3 +140,23 @@ def cashed_out_bet(
         placed_at=settled_at - timedelta(minutes=30),
         settled_at=settled_at,
     )
+
+
+def bulk_cash_outs(conn: psycopg.Connection, agent_id: int, count: int) -> list[int]:
+    """``count`` backfilled cash-outs generated in SQL for 10 new customers of ``agent_id``
+    (returned), with a 250-character selection each."""
+    customers = [make_customer(conn, agent_id) for _ in range(10)]
+    conn.execute(
+        """
+        insert into bets (user_id, stake, odds, selection, status, cash_out_amount,
+                          is_auto_cash_out, cash_out_trigger_reason, placed_at, settled_at)
+        select (%(customers)s::bigint[])[1 + g %% 10], 10.00 + g %% 97, 2.5,
+               'Match ' || g || ', ' || repeat('x', 240), 'cashed_out', (g %% 1013) / 10.0,
+               g %% 3 = 0, case when g %% 3 = 0 then 'profit_target' else 'manual' end,
+               timestamptz '2026-01-01' + g * interval '1 minute',
+               timestamptz '2026-01-01' + g * interval '1 minute' + interval '30 seconds'
+        from generate_series(1, %(count)s) g
+        """,
+        {"customers": customers, "count": count},
+    )
+    return customers

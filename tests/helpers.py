@@ -1,8 +1,11 @@
-"""Helpers shared by the tests: ports, bounded waits, a ``serve`` child process, processes."""
+"""Helpers shared by the tests: ports, bounded waits, a ``serve`` child process, processes,
+the access log's lines."""
 
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import os
 import signal
 import socket
@@ -56,6 +59,12 @@ def metric(server_url: str, name: str) -> float:
         if line.startswith(name + " "):
             return float(line.split()[1])
     raise AssertionError(f"{name} not in /metrics")
+
+
+def access_lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    """The access log's lines among what the ``captured`` fixture caught."""
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    return [e for e in lines if e["logger"] == "cashout_feed.access"]
 
 
 def postgres_processes(data_dir: Path) -> list[psutil.Process]:

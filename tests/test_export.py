@@ -114,25 +114,6 @@ def test_export_needs_a_session(client):
     assert client.get(URL).status_code == 401
 
 
-def _insert_many(db, agent_id, count):
-    """``count`` cash-outs generated in SQL, with a 250-character selection each."""
-    customers = [factories.make_customer(db, agent_id) for _ in range(10)]
-    db.execute(
-        """
-        insert into bets (user_id, stake, odds, selection, status, cash_out_amount,
-                          is_auto_cash_out, cash_out_trigger_reason, placed_at, settled_at)
-        select (%(customers)s::bigint[])[1 + g %% 10], 10.00 + g %% 97, 2.5,
-               'Match ' || g || ', ' || repeat('x', 240), 'cashed_out', (g %% 1013) / 10.0,
-               g %% 3 = 0, case when g %% 3 = 0 then 'profit_target' else 'manual' end,
-               timestamptz '2026-01-01' + g * interval '1 minute',
-               timestamptz '2026-01-01' + g * interval '1 minute' + interval '30 seconds'
-        from generate_series(1, %(count)s) g
-        """,
-        {"customers": customers, "count": count},
-    )
-    return customers
-
-
 def _stream_export(client, params, sample):
     """Read the export in chunks, sampling memory; returns (rows, bytes)."""
     lines = size = 0
@@ -147,7 +128,7 @@ def _stream_export(client, params, sample):
 
 def test_large_export_keeps_memory_flat(db, agent, agent_client):
     count = 200_000
-    customers = _insert_many(db, agent["id"], count)
+    customers = factories.bulk_cash_outs(db, agent["id"], count)
     process = psutil.Process()
     # Warm up every code path on a smaller export first (one customer: 20,000 rows).
     warm_rows, _ = _stream_export(agent_client, {"customer_id": customers[0]}, lambda: None)
@@ -175,7 +156,7 @@ def test_large_export_keeps_memory_flat(db, agent, agent_client):
 
 
 def test_client_going_away_releases_the_connection(db, agent, agent_client):
-    _insert_many(db, agent["id"], 50_000)
+    factories.bulk_cash_outs(db, agent["id"], 50_000)
     dbname = db.info.dbname
 
     def export_connections():
@@ -207,7 +188,7 @@ def test_concurrent_exports_are_capped_and_the_slot_comes_back(
     from app.config import Settings
     from tests.conftest import login
 
-    _insert_many(db, agent["id"], 50_000)
+    factories.bulk_cash_outs(db, agent["id"], 50_000)
     # A pool of 2 allows one export at a time, keeping a connection for the rest.
     server = start_server(Settings(database_url=database_url, pool_max_size=2))
     with httpx.Client(base_url=server.url, timeout=10) as client:

@@ -11,8 +11,10 @@ import httpx
 import pytest
 
 from app.config import Settings
+from tests import factories
 from tests.conftest import login
-from tests.test_export import URL, _insert_many
+
+URL = "/api/v1/agent/cash-out/activity/export"
 
 ROWS = 50_000  # ~16 MiB of CSV: more than the socket buffers hold, so unread exports stay open
 WAIT_S = 20
@@ -67,7 +69,7 @@ def seen():
 def test_concurrent_large_exports_complete_in_full_or_are_refused_up_front(
     db, agent, start_server, database_url
 ):
-    _insert_many(db, agent["id"], ROWS)
+    factories.bulk_cash_outs(db, agent["id"], ROWS)
     expected = bet_ids_in_list_order(db, agent["id"])
     assert len(expected) == ROWS
     # A pool of 6: at most 3 exports at once.
@@ -100,7 +102,7 @@ def test_concurrent_large_exports_complete_in_full_or_are_refused_up_front(
 def test_an_export_stalled_past_the_idle_timeout_is_ended_visibly_and_logged(
     db, agent, start_server, database_url, seen
 ):
-    _insert_many(db, agent["id"], ROWS)
+    factories.bulk_cash_outs(db, agent["id"], ROWS)
     cut_off = seen("export ended after")
     server = start_server(Settings(database_url=database_url, export_idle_timeout=0.5))
     client = signed_in(server, agent)

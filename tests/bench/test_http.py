@@ -1,4 +1,4 @@
-"""The benchmark's HTTP client (app/bench/http.py) over real sockets.
+"""The benchmark's HTTP client (bench/http.py) over real sockets.
 
 The peer is a tiny HTTP/1.1 server that behaves as uvicorn does at the edges
 that matter: it closes a keep-alive connection between requests (uvicorn's
