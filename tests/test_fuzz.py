@@ -61,6 +61,16 @@ def new_session(fuzz_server, db):
     agent_id = factories.make_agent(db, username)
     customer = factories.make_customer(db, agent_id)
     factories.cash_out(db, factories.make_bet(db, customer))
+    # Null wherever SPEC §3 allows it: responses must still match the document.
+    db.execute("update agents set display_name = null where id = %s", (agent_id,))
+    bare = db.execute(
+        "insert into users (agent_id) values (%s) returning id", (agent_id,)
+    ).fetchone()[0]
+    stakeless = factories.make_bet(db, bare)
+    db.execute(
+        "update bets set stake = null, odds = null, selection = null where id = %s", (stakeless,)
+    )
+    factories.cash_out(db, stakeless)
 
     def headers() -> dict[str, str]:
         with httpx.Client(base_url=fuzz_server.url) as c:
