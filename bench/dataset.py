@@ -1,4 +1,5 @@
-"""The benchmark dataset, generated inside PostgreSQL from a seed (sql/bench.sql)."""
+"""The benchmark dataset: a betting platform's database, generated inside PostgreSQL from a
+seed (bench/sql/bench.sql), onto which the app is then installed as onto a real one."""
 
 from __future__ import annotations
 
@@ -8,17 +9,17 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, LiteralString, cast
+from typing import Any
 
 import psycopg
-from psycopg import sql
 from psycopg.rows import TupleRow
 
 from app.db import migrate
 from app.db.queries import Queries
-from app.paths import MIGRATIONS_DIR
-from app.security import hash_password, new_token, token_hash
+from app.paths import MIGRATIONS_DIR, SCHEMA_DIR
+from app.security import new_token, token_hash
 from bench.database import connect
+from bench.queries import BENCH_SQL_DIR
 
 log = logging.getLogger(__name__)
 
@@ -26,17 +27,19 @@ QUERIES = (
     "bench_meta_create",
     "bench_meta_get",
     "bench_meta_set",
-    "bench_reset",
+    "bench_meta_app",
+    "bench_drop_platform",
+    "bench_create_platform",
+    "bench_platform_indexes",
     "bench_setseed",
     "bench_agents",
     "bench_customers",
     "bench_bets",
-    "bench_secondary_indexes",
-    "bench_fill_feed",
-    "bench_fill_daily",
     "bench_fix_sequences",
     "bench_session",
     "bench_clear_sessions",
+    "bench_app_installed",
+    "bench_counts",
 )
 
 FULL_AGENTS = 2_000
@@ -44,7 +47,6 @@ FULL_CUSTOMERS = 200_000
 FULL_BETS = 10_000_000
 LARGE_AGENT_CUSTOMERS = 5_000
 CHUNK = 500_000
-PASSWORD = "bench-password-not-secret"  # noqa: S105 (benchmark agents only)
 
 
 @dataclass(frozen=True)
@@ -71,12 +73,21 @@ class Sizes:
         )
 
 
-def schema_fingerprint() -> str:
-    """The migrations' text: a dataset built under other migrations is rebuilt."""
+def _digest(*paths: Any) -> str:
     digest = hashlib.sha256()
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+    for path in paths:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def schema_fingerprint() -> str:
+    """The platform generator's text: a dataset built by another is rebuilt."""
+    return _digest(BENCH_SQL_DIR / "bench.sql")
+
+
+def app_fingerprint() -> str:
+    """The app's migrations and definitions: an install built from others is redone."""
+    return _digest(*sorted(MIGRATIONS_DIR.glob("*.sql")), *sorted(SCHEMA_DIR.glob("*.sql")))
 
 
 def existing(url: str, queries: Queries) -> dict[str, Any] | None:
@@ -102,33 +113,27 @@ def matches(meta: dict[str, Any] | None, sizes: Sizes) -> bool:
     )
 
 
-def _ddl(text: str) -> sql.SQL:
-    # Index definitions as the server printed them (pg_indexes), not client input.
-    return sql.SQL(cast(LiteralString, text))  # type: ignore[redundant-cast]
+def installed(url: str, queries: Queries) -> bool:
+    with connect(url) as conn:
+        row = conn.execute(queries["bench_app_installed"]).fetchone()
+    return bool(row and row[0])
 
 
 def generate(url: str, queries: Queries, sizes: Sizes) -> dict[str, float]:
-    """Empty the benchmark database and fill it; return seconds per step."""
-    migrate.apply_all(url)
+    """Empty the benchmark database and fill the platform's tables, without the app."""
     timings: dict[str, float] = {}
     anchor = datetime.now(UTC)
-    params: dict[str, Any] = {
-        **asdict(sizes),
-        "anchor": anchor,
-        "password_hash": hash_password(PASSWORD),
-        "schema": schema_fingerprint(),
-    }
+    params: dict[str, Any] = {**asdict(sizes), "anchor": anchor, "schema": schema_fingerprint()}
+    if installed(url, queries):
+        migrate.rollback_all(url)
     with connect(url) as conn:
         conn.execute(queries["bench_meta_create"])
-        conn.execute(queries["bench_reset"])
+        conn.execute(queries["bench_drop_platform"])
+        conn.execute(queries["bench_create_platform"])
         # Bulk load as the platform's own import would: without per-row foreign
-        # key checks and triggers (the copy is filled set-based below), and
-        # with the secondary indexes built once afterwards.
+        # key checks, and with the secondary indexes built once afterwards.
         conn.execute("set session_replication_role = replica")
         conn.execute("set maintenance_work_mem = '512MB'")
-        indexes = conn.execute(queries["bench_secondary_indexes"]).fetchall()
-        for name, _ in indexes:
-            conn.execute(sql.SQL("drop index {}").format(sql.Identifier(str(name))))
         conn.execute(queries["bench_setseed"], {"seed": sizes.seed})
 
         def step(name: str, query: str, **extra: Any) -> None:
@@ -142,24 +147,33 @@ def generate(url: str, queries: Queries, sizes: Sizes) -> dict[str, float]:
             hi = min(sizes.bets, lo + CHUNK - 1)
             step("bets", "bench_bets", lo=lo, hi=hi)
             log.info("bench: generated bets %d-%d of %d", lo, hi, sizes.bets)
-        step("cash_out_feed", "bench_fill_feed")
-        step("cash_out_feed_daily", "bench_fill_daily")
-        started = time.perf_counter()
-        for _, definition in indexes:
-            conn.execute(_ddl(str(definition)))
-        timings["indexes"] = time.perf_counter() - started
+        step("indexes", "bench_platform_indexes")
         conn.execute(queries["bench_fix_sequences"])
         conn.execute("set session_replication_role = origin")
         started = time.perf_counter()
         # Visibility map for index-only scans and fresh statistics, as a
         # long-running database would have from autovacuum.
-        conn.execute("vacuum (analyze) agents, users, bets, cash_out_feed")
+        conn.execute("vacuum (analyze) agents, users, bets")
         timings["vacuum"] = time.perf_counter() - started
-        conn.execute(
-            queries["bench_meta_set"],
-            {**params, "scale": Decimal(str(sizes.scale))},
-        )
+        conn.execute(queries["bench_meta_set"], {**params, "scale": Decimal(str(sizes.scale))})
     timings["total"] = sum(timings.values())
+    return timings
+
+
+def install(url: str, queries: Queries) -> dict[str, float]:
+    """Install the app (again, if it was built from other migrations); seconds per step."""
+    meta = existing(url, queries)
+    if installed(url, queries) and (meta or {}).get("app") != app_fingerprint():
+        log.info("bench: the app's schema changed since it was installed; reinstalling")
+        migrate.rollback_all(url)
+    timings: dict[str, float] = {}
+    migrate.apply_all(url, timings=timings)
+    with connect(url) as conn:
+        conn.execute(
+            "vacuum (analyze) cashout_feed.cash_outs, cashout_feed.daily_totals,"
+            " cashout_feed.quarter_totals"
+        )
+        conn.execute(queries["bench_meta_app"], {"app": app_fingerprint()})
     return timings
 
 
@@ -176,10 +190,7 @@ def issue_tokens(url: str, queries: Queries, agent_ids: list[int]) -> dict[int, 
     return tokens
 
 
-def counts(conn: psycopg.Connection[TupleRow]) -> dict[str, int]:
-    rows = conn.execute(
-        "select (select count(*) from agents), (select count(*) from users),"
-        " (select count(*) from bets), (select count(*) from cash_out_feed)"
-    ).fetchone()
+def counts(conn: psycopg.Connection[TupleRow], queries: Queries) -> dict[str, int]:
+    rows = conn.execute(queries["bench_counts"]).fetchone()
     assert rows is not None
     return dict(zip(("agents", "customers", "bets", "cash_outs"), map(int, rows), strict=True))

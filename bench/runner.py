@@ -16,6 +16,7 @@ import psutil
 from app.config import Settings
 from app.db.queries import Queries
 from bench import dataset, reads, stream, writes
+from bench import install as install_part
 from bench import queries as bench_queries
 from bench.database import bench_database, connect, drop_bench_database, server
 from bench.report import markdown, write
@@ -24,11 +25,12 @@ from bench.server import ServeProcess
 
 log = logging.getLogger(__name__)
 
-PARTS = ("read", "stream", "write")
+PARTS = ("install", "read", "stream", "write")
 QUERIES = (
     *dataset.QUERIES,
     *writes.QUERIES,
     *stream.QUERIES,
+    *install_part.QUERIES,
     "bench_typical_agent",
     "bench_busiest_customer",
     "bench_agent_cash_outs",
@@ -57,7 +59,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="embedded server's directory when DATABASE_URL is not set",
     )
     p.add_argument("--out", type=Path, default=Path("bench-results"), help="report directory")
-    p.add_argument("--parts", default=",".join(PARTS), help="which of read,stream,write to run")
+    p.add_argument(
+        "--parts", default=",".join(PARTS), help="which of install,read,stream,write to run"
+    )
+    p.add_argument(
+        "--pg",
+        type=int,
+        choices=(15, 18),
+        default=18,
+        help="without DATABASE_URL: the wheel's PostgreSQL 18 or Debian's PostgreSQL 15",
+    )
     p.add_argument("--regenerate", action="store_true", help="rebuild the dataset even if it fits")
     p.add_argument("--concurrency", type=_ints, default=[1, 8, 32])
     p.add_argument(
@@ -70,15 +81,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--streams", type=_ints, default=[1_000, 5_000, 10_000])
     p.add_argument("--rate", type=float, default=1_000.0, help="cash-outs per second (stream)")
     p.add_argument("--stream-duration", type=float, default=15.0)
-    p.add_argument("--writers", type=_ints, default=[1, 8])
+    p.add_argument("--writers", type=_ints, default=[8])
     p.add_argument("--write-duration", type=float, default=6.0)
+    p.add_argument("--write-rounds", type=int, default=3, help="rounds of every variant (median)")
+    p.add_argument("--install-rate", type=int, default=1000, help="platform writes/s (install)")
+    p.add_argument(
+        "--install-window",
+        type=float,
+        default=10.0,
+        help="seconds of the platform's load measured alone before the install",
+    )
     p.add_argument(
         "--serve-checkout",
         type=Path,
         default=None,
         help="run `serve` from another checkout (its .venv) to compare builds",
     )
-    p.add_argument("--batch", type=_ints, default=[1, 50], help="bets per UPDATE statement")
 
 
 def _machine(url: str, queries: Queries) -> dict[str, Any]:
@@ -116,13 +134,12 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     result: dict[str, Any] = {"started_at": datetime.now(UTC).isoformat(timespec="seconds")}
     log_dir = args.out / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    with server(settings.database_url, args.data_dir) as admin_url:
+    with server(settings.database_url, args.data_dir, args.pg) as (admin_url, bin_dir):
         url, _ = bench_database(admin_url, args.bench_db)
         sizes = dataset.Sizes.of(args.scale, args.seed)
         meta = dataset.existing(url, queries)
         if meta is not None and meta.get("schema") != dataset.schema_fingerprint():
-            # yoyo does not re-apply a changed migration: start from an empty database.
-            log.info("bench: migrations changed since the dataset was built; recreating it")
+            log.info("bench: the generator changed since the dataset was built; recreating it")
             drop_bench_database(admin_url, args.bench_db)
             url, _ = bench_database(admin_url, args.bench_db)
             meta = None
@@ -133,15 +150,22 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
             }
             meta = dataset.existing(url, queries)
         assert meta is not None
-        result["machine"] = _machine(url, queries)
+        variables = {"customers": sizes.customers, "bets": sizes.bets}
         with connect(url) as conn:
             result["dataset"] = {
                 "scale": args.scale,
                 "seed": args.seed,
                 "large_agent_customers": sizes.large_customers,
-                **dataset.counts(conn),
+                **dataset.counts(conn, queries),
                 "generated_at": str(meta["generated_at"]),
             }
+        if "install" in parts:
+            result["install"] = install_part.measure(
+                url, queries, variables, rate=args.install_rate, baseline_s=args.install_window
+            )
+        else:
+            result["install_s"] = {k: round(v, 1) for k, v in dataset.install(url, queries).items()}
+        result["machine"] = _machine(url, queries)
         agents = list(range(1, sizes.agents + 1))
         tokens = dataset.issue_tokens(url, queries, agents)
         if "read" in parts:
@@ -184,10 +208,11 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
             result["write"] = writes.run(
                 url,
                 queries,
+                bin_dir,
                 args.writers,
                 args.write_duration,
-                args.batch,
-                max_bets=max(2_000, round(200_000 * args.scale)),
+                variables,
+                rounds=args.write_rounds,
             )
     json_path, md_path = write(result, args.out)
     print(markdown(result))

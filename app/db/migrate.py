@@ -11,6 +11,7 @@ before it starts, so no cash-out falls between the two.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -100,15 +101,20 @@ def _migrations_in(migrations_dir: Path) -> None:
 
 
 def apply_all(
-    database_url: str, migrations_dir: Path = MIGRATIONS_DIR, schema_dir: Path = SCHEMA_DIR
+    database_url: str,
+    migrations_dir: Path = MIGRATIONS_DIR,
+    schema_dir: Path = SCHEMA_DIR,
+    timings: dict[str, float] | None = None,
 ) -> int:
     """Install or update the app; return how many migrations were applied. Safe to repeat.
 
     Raises PlatformMismatch, having changed nothing, when the platform's tables
-    lack a column SPEC §3 needs or have an incompatible type.
+    lack a column SPEC §3 needs or have an incompatible type. ``timings``, if
+    given, receives the seconds each step took.
     """
     _migrations_in(migrations_dir)
     queries = Queries.load(required=QUERIES)
+    clock = _Clock(timings)
     with _locked(database_url, queries) as conn:
         row = conn.execute(queries["earlier_layout"]).fetchone()
         if row and row[0]:
@@ -119,12 +125,33 @@ def apply_all(
         platform = inspect(conn, queries)
         if platform.problems:
             raise PlatformMismatch(platform.problems)
+        clock.lap("check")
         conn.execute(queries["create_app_schema"])
         applied = _yoyo(database_url, platform.schema, migrations_dir, "apply")
+        clock.lap("migrations")
         install.add_story_indexes(conn, queries)
+        clock.lap("indexes")
         install.apply_definitions(conn, queries, schema_dir, platform.schema, force=applied > 0)
-        install.backfill(conn, queries)
+        clock.lap("definitions")
+        copied = install.backfill(conn, queries)
+        clock.lap("backfill")
+        clock.record("backfilled_cash_outs", copied)
     return applied
+
+
+class _Clock:
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.record(step, now - self.last)
+        self.last = now
+
+    def record(self, name: str, value: float) -> None:
+        if self.timings is not None:
+            self.timings[name] = value
 
 
 def rollback_all(database_url: str, migrations_dir: Path = MIGRATIONS_DIR) -> int:

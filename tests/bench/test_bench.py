@@ -15,7 +15,8 @@ from bench.database import BenchDatabaseError, bench_database
 SMOKE = [
     "--scale", "0.001", "--concurrency", "1,4", "--requests", "10", "--budget", "3",
     "--streams", "30", "--rate", "40", "--stream-duration", "1",
-    "--writers", "1,2", "--write-duration", "1", "--batch", "1",
+    "--writers", "2", "--write-duration", "1", "--write-rounds", "1",
+    "--install-rate", "50", "--install-window", "1",
 ]  # fmt: skip
 
 
@@ -58,11 +59,16 @@ def test_bench_smoke_run_writes_every_part(pg_server, bench_db, tmp_path):
     assert stream["listen_floor_received"] == stream["cash_outs"]
     assert stream["app_db_connections"] >= 1
 
-    writes = result["write"]
-    assert len(writes) == 2 * 2  # synchronous_commit on/off x writer counts
-    for w in writes:
-        assert w["no_trigger_per_s"] > 0 and w["trigger_per_s"] > 0
-        assert w["trigger_without_notify_per_s"] > 0
+    install = result["install"]
+    assert install["install_s"] > 0
+    assert install["backfilled_cash_outs"] > 0
+    assert install["platform_during"]["n"] > 0 and install["platform_errors"] == []
+
+    writes = {w["workload"]: w for w in result["write"]}
+    assert set(writes) == {"place", "settle", "edit", "cash_out"}
+    for w in writes.values():
+        assert w["app_tps"] > 0 and w["none_tps"] > 0
+    assert writes["cash_out"]["bare_tps"] > 0
 
 
 def test_dataset_is_repeatable_from_the_seed(pg_server, bench_db):
@@ -79,10 +85,11 @@ def test_dataset_is_repeatable_from_the_seed(pg_server, bench_db):
     digests = []
     for _ in range(2):
         dataset.generate(url, queries, sizes)
+        dataset.install(url, queries)
         with psycopg.connect(url) as conn:
             digests.append(conn.execute(digest).fetchone())
             same = conn.execute(
-                "select count(*) from cash_out_feed f join bets b on b.id = f.bet_id"
+                "select count(*) from cashout_feed.cash_outs f join bets b on b.id = f.bet_id"
                 " where b.status = 'cashed_out'"
             ).fetchone()
             cashed = conn.execute(
