@@ -84,7 +84,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--writers", type=_ints, default=[8])
     p.add_argument("--write-duration", type=float, default=6.0)
     p.add_argument("--write-rounds", type=int, default=3, help="rounds of every variant (median)")
-    p.add_argument("--install-rate", type=int, default=1000, help="platform writes/s (install)")
+    p.add_argument("--install-rate", type=int, default=300, help="platform writes/s (install)")
     p.add_argument(
         "--install-window",
         type=float,

@@ -67,7 +67,8 @@ STORY_INDEXES = (
 # gives up (and tries again): a platform writer queued behind it waits no longer.
 LOCK_TIMEOUT = "100ms"
 LOCK_RETRY_SECONDS = 300.0
-# Bet ids per backfill transaction (about 6,000 cash-outs in the bench's data).
+# Bet ids per backfill transaction (about 6,000 cash-outs in the bench's data):
+# one bucket of cashout_feed.bet_bucket(), whose lock the batch holds.
 BACKFILL_IDS = 20_000
 
 T = TypeVar("T")
@@ -156,11 +157,12 @@ def backfill(conn: psycopg.Connection, queries: Queries) -> int:
     assert bounds is not None
     first, last = bounds
     # Bets inserted from now on go through the trigger, already in place.
-    after = first if after is None else after
+    # Batches follow the buckets: (k * BACKFILL_IDS, (k + 1) * BACKFILL_IDS].
+    after = first // BACKFILL_IDS * BACKFILL_IDS if after is None else after
     copied = 0
     started = time.monotonic()
     while after < last:
-        upto = min(after + BACKFILL_IDS, last)
+        upto = after + BACKFILL_IDS
 
         def batch(after: int = after, upto: int = upto) -> int:
             with conn.transaction():

@@ -56,6 +56,17 @@
 -- the calling session's search_path is. Our own objects are always written
 -- with their schema.
 
+-- Bets are copied before the install in batches of ids, one bucket of 20,000
+-- ids at a time (`backfill`), under an exclusive advisory lock on the bucket;
+-- `flush` takes the same lock shared for the buckets of the bets it copies. A
+-- platform transaction changing a bet of the bucket being copied therefore
+-- waits for that batch at its commit (tens of milliseconds, only while the
+-- install runs) instead of racing it, and no platform row is ever locked by us.
+create or replace function cashout_feed.bet_bucket(bet_id bigint) returns integer
+language sql immutable parallel safe as $$
+    select ((bet_id - 1) / 20000 % 2147483648)::integer
+$$;
+
 -- Stage one changed bet of the current transaction (row trigger on bets).
 create or replace function cashout_feed.stage_bet() returns trigger
 language plpgsql as $$
@@ -149,6 +160,9 @@ begin
     if bet_ids is null then
         return null;
     end if;
+    perform pg_advisory_xact_lock_shared(1667330923, b.bucket)
+    from (select distinct cashout_feed.bet_bucket(id) as bucket from unnest(bet_ids) id
+          order by 1) b;
 
     select array_agg(f) into old_rows
     from (select f from cashout_feed.cash_outs f where f.bet_id = any(bet_ids)
@@ -218,21 +232,16 @@ begin
 end
 $$;
 
--- Cash-outs made before the install, copied in batches of bet ids (bets with
--- id in (after_id, upto_id]). The bets copied are locked FOR SHARE for the
--- batch's short transaction: a platform transaction changing one of them at
--- that moment waits for the batch instead of racing it, so the copy never
--- keeps a state that was already gone. Rows the trigger copied meanwhile are
--- left as they are.
+-- Cash-outs made before the install, copied one bucket of bet ids at a time
+-- (ids in (after_id, upto_id], within one bucket), under the bucket's lock
+-- (see bet_bucket above). Rows the trigger copied meanwhile are left as they are.
 create or replace function cashout_feed.backfill(after_id bigint, upto_id bigint)
 returns bigint
 language plpgsql set search_path from current as $$
 declare
     added cashout_feed.cash_outs[];
 begin
-    perform 1 from bets b
-    where b.id > after_id and b.id <= upto_id and b.status = 'cashed_out'
-    order by b.id for share;
+    perform pg_advisory_xact_lock(1667330923, cashout_feed.bet_bucket(after_id + 1));
     with inserted as (
         insert into cashout_feed.cash_outs
         select c.* from cashout_feed.copy_rows(array(
