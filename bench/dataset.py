@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import TupleRow
 
+from app.db import install as app_install
 from app.db import migrate
 from app.db.queries import Queries
 from app.paths import MIGRATIONS_DIR, SCHEMA_DIR
@@ -119,13 +120,24 @@ def installed(url: str, queries: Queries) -> bool:
     return bool(row and row[0])
 
 
+def remove_app(url: str) -> None:
+    """Take the app off the benchmark's database, even when the migrations it was
+    installed from have since been edited (in development), which a rollback
+    could not undo: the benchmark's platform tables are its own, not the app's."""
+    app_queries = Queries.load(required=migrate.QUERIES)
+    with connect(url) as conn:
+        app_install.remove_definitions(conn, app_queries)
+        app_install.drop_story_indexes(conn, app_queries)
+        conn.execute(app_queries["drop_app_schema"])
+
+
 def generate(url: str, queries: Queries, sizes: Sizes) -> dict[str, float]:
     """Empty the benchmark database and fill the platform's tables, without the app."""
     timings: dict[str, float] = {}
     anchor = datetime.now(UTC)
     params: dict[str, Any] = {**asdict(sizes), "anchor": anchor, "schema": schema_fingerprint()}
     if installed(url, queries):
-        migrate.rollback_all(url)
+        remove_app(url)
     with connect(url) as conn:
         conn.execute(queries["bench_meta_create"])
         conn.execute(queries["bench_drop_platform"])
@@ -165,14 +177,11 @@ def install(url: str, queries: Queries) -> dict[str, float]:
     meta = existing(url, queries)
     if installed(url, queries) and (meta or {}).get("app") != app_fingerprint():
         log.info("bench: the app's schema changed since it was installed; reinstalling")
-        migrate.rollback_all(url)
+        remove_app(url)
     timings: dict[str, float] = {}
     migrate.apply_all(url, timings=timings)
     with connect(url) as conn:
-        conn.execute(
-            "vacuum (analyze) cashout_feed.cash_outs, cashout_feed.daily_totals,"
-            " cashout_feed.quarter_totals"
-        )
+        conn.execute("vacuum (analyze) cashout_feed.cash_outs, cashout_feed.hourly_totals")
         conn.execute(queries["bench_meta_app"], {"app": app_fingerprint()})
     return timings
 

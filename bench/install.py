@@ -105,9 +105,13 @@ def measure(
 ) -> dict[str, Any]:
     result: dict[str, Any] = {"load_per_s": rate}
     if dataset.installed(url, queries):
+        meta = dataset.existing(url, queries) or {}
         started = time.perf_counter()
-        migrate.rollback_all(url)
-        result["rollback_s"] = round(time.perf_counter() - started, 1)
+        if meta.get("app") == dataset.app_fingerprint():
+            migrate.rollback_all(url)
+            result["rollback_s"] = round(time.perf_counter() - started, 1)
+        else:
+            dataset.remove_app(url)
     with connect(url) as admin:
         # Enough queued open bets for the whole run at the load's rate.
         writes.queue_open_bets(admin, queries, round(rate * (2 * baseline_s + MAX_INSTALL_S)))

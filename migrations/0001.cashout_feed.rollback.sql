@@ -1,8 +1,7 @@
 -- Everything of the app's: `migrate --rollback` then drops the (empty) schema
 -- with yoyo's bookkeeping.
 drop table pending;
-drop table quarter_totals;
-drop table daily_totals;
+drop table hourly_totals;
 drop table cash_outs;
 drop table events;
 drop sequence event_seq;

@@ -4,16 +4,15 @@
 -- precision before (half away from zero, as round(numeric) does).
 
 -- One row per cashed-out bet, attributed to the customer's current agent.
--- event_id is the bet's newest event in that agent's stream (null for a bet
--- inserted already cashed out, one cashed out before the install, or before
--- the customer changed agent). bets and users are LEFT joined on their
+-- event_id is the bet's event in that agent's stream (null for a bet inserted
+-- already cashed out, one copied at the install, or one cashed out before the
+-- customer changed agent). bets and users are LEFT joined on their
 -- primary keys: a query that uses none of their columns (counts, sums) reads
 -- the copy alone, and a page of 20 rows looks its 20 bets up.
 create or replace view cash_out_activity as
 select
     f.agent_id,
-    (select max(e.seq) from cashout_feed.events e
-      where e.bet_id = f.bet_id and e.agent_id = f.agent_id)::text as event_id,
+    (case when f.event_agent_id = f.agent_id then f.event_seq end)::text as event_id,
     f.bet_id,
     f.customer_id,
     u.username                               as customer_username,

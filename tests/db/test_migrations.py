@@ -22,8 +22,7 @@ APP_TABLES = {
     "keys",
     "events",
     "cash_outs",
-    "daily_totals",
-    "quarter_totals",
+    "hourly_totals",
     "pending",
 }
 YOYO_TABLES = {"_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_lock"}

@@ -33,20 +33,11 @@ from cash_out_activity order by bet_id
 # The rollups summed per bucket (whatever delta rows a bucket has, merged or
 # not) against the same sums over the cashed-out bets themselves.
 ROLLUPS = {
-    "daily": (
-        "select agent_id, day, sum(cash_outs), sum(auto_cash_outs), sum(stake),"
-        " sum(cash_out_amount), sum(ratio_sum) from cashout_feed.daily_totals"
+    "hourly": (
+        "select agent_id, hour, sum(cash_outs), sum(auto_cash_outs), sum(stake),"
+        " sum(cash_out_amount), sum(ratio_sum) from cashout_feed.hourly_totals"
         " group by 1, 2 having sum(cash_outs) <> 0 order by 1, 2",
-        "select u.agent_id, (b.settled_at at time zone 'UTC')::date, count(*),"
-        " count(*) filter (where b.is_auto_cash_out), sum(b.stake), sum(b.cash_out_amount),"
-        " sum(b.cash_out_amount / b.stake) from bets b join users u on u.id = b.user_id"
-        " where b.status = 'cashed_out' group by 1, 2 order by 1, 2",
-    ),
-    "quarter": (
-        "select agent_id, quarter, sum(cash_outs), sum(auto_cash_outs), sum(stake),"
-        " sum(cash_out_amount), sum(ratio_sum) from cashout_feed.quarter_totals"
-        " group by 1, 2 having sum(cash_outs) <> 0 order by 1, 2",
-        "select u.agent_id, date_bin('15 minutes', b.settled_at, timestamptz '2000-01-01Z'),"
+        "select u.agent_id, date_bin('1 hour', b.settled_at, timestamptz '2000-01-01Z'),"
         " count(*), count(*) filter (where b.is_auto_cash_out), sum(b.stake),"
         " sum(b.cash_out_amount), sum(b.cash_out_amount / b.stake)"
         " from bets b join users u on u.id = b.user_id"
@@ -206,7 +197,7 @@ def test_rolled_back_cash_out_leaves_nothing(db):
     with db.transaction(force_rollback=True):
         factories.cash_out(db, bet)
     assert db.execute("select count(*) from cashout_feed.cash_outs").fetchone() == (0,)
-    assert db.execute("select count(*) from cashout_feed.daily_totals").fetchone() == (0,)
+    assert db.execute("select count(*) from cashout_feed.hourly_totals").fetchone() == (0,)
     assert db.execute("select count(*) from cashout_feed.pending").fetchone() == (0,)
     _same(db)
 
@@ -284,7 +275,7 @@ def test_truncating_bets_empties_the_copy(db):
     )
     db.execute("truncate bets cascade")
     assert db.execute("select count(*) from cashout_feed.cash_outs").fetchone() == (0,)
-    assert db.execute("select count(*) from cashout_feed.quarter_totals").fetchone() == (0,)
+    assert db.execute("select count(*) from cashout_feed.hourly_totals").fetchone() == (0,)
 
 
 def _random_history(db: psycopg.Connection, seed: int) -> list[int]:

@@ -17,7 +17,6 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-import pytest
 
 from tests import factories
 
@@ -175,10 +174,11 @@ def test_an_open_cash_out_holds_no_lock_of_ours(db, database_url):
     assert ours == (0,)
 
 
-@pytest.mark.parametrize("isolation", ["repeatable read", "serializable"])
-def test_cash_outs_of_one_agent_both_commit_under_stricter_isolation(db, database_url, isolation):
+def test_cash_outs_of_one_agent_both_commit_under_repeatable_read(db, database_url):
+    # (Under SERIALIZABLE the trigger's reads take predicate locks, and
+    # PostgreSQL may cancel one of two such transactions: docs/schema.md.)
     bets_a, _ = two_agents(db, 2)
-    with connections(database_url, 2, isolation) as (t1, t2):
+    with connections(database_url, 2, "repeatable read") as (t1, t2):
         t1.execute("select 1")  # both snapshots taken before either commits
         t2.execute("select 1")
         cash_out(t1, bets_a[0])
