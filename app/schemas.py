@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -102,8 +102,8 @@ class ActivityPage(msgspec.Struct):
     totals: ActivityTotals
     pagination: Pagination
     # The agent's stream position when the list was read: open the stream from
-    # here to miss nothing and see nothing twice. Null if there never was one.
-    last_event_id: str | None
+    # here to miss nothing and see nothing twice. "0" before the first event.
+    last_event_id: str
 
 
 class Customer(msgspec.Struct):
@@ -159,3 +159,22 @@ class SummaryRow(msgspec.Struct):
     top_cash_out_count: int | None
     top_total_cash_out_amount: Decimal | None
     top_net_profit_loss: Decimal | None
+
+
+class DailyItem(msgspec.Struct):
+    """One calendar day of the daily series (a row of the daily query, same names)."""
+
+    day: date
+    cash_outs: int
+    auto_cash_outs: int
+    total_stake: Money
+    total_cash_out_amount: Money
+    net_profit_loss: Money
+
+
+class DailySeries(msgspec.Struct):
+    tz: str
+    date_from: date
+    date_to: date
+    # One per day from date_from to date_to, oldest first, zero days included.
+    items: list[DailyItem]

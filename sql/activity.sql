@@ -17,8 +17,10 @@ select
     t.total_count,
     t.total_cash_out_amount,
     t.total_profit_loss,
-    (select last_seq::text from cash_out_event_counters
-      where agent_id = %(agent_id)s)      as last_event_id
+    -- "0" (the position before the first event) for an agent that has had
+    -- none: a client opening the stream from it still gets that first event.
+    coalesce((select last_seq::text from cash_out_event_counters
+               where agent_id = %(agent_id)s), '0') as last_event_id
 from cash_out_totals(%(agent_id)s::bigint, %(customer_id)s::bigint,
                      %(settled_from)s::timestamptz, %(settled_before)s::timestamptz) t;
 

@@ -95,7 +95,7 @@ def _check_agent(client, db, agent_id, owner, bets_of):
     counter = db.execute(
         "select last_seq::text from cash_out_event_counters where agent_id = %s", (agent_id,)
     ).fetchone()
-    assert body["last_event_id"] == (counter[0] if counter else None)
+    assert body["last_event_id"] == (counter[0] if counter else "0")
 
     export = client.get(EXPORT, headers=headers)
     assert export.status_code == 200
