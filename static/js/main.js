@@ -1,9 +1,14 @@
-// The feed page: sign-in, then the summary, the filtered list and the live stream.
+// The feed page: sign-in, then the summary, the daily chart, the filtered list and
+// the live stream; a customer's drill-down (#customer=42&period=30) narrows the
+// chart and the list to that customer and shows their own summary instead.
 
 import { api, ApiError, onUnauthorized } from "./api.js";
+import { CustomerPanel } from "./customer.js";
+import { Daily } from "./daily.js";
 import { byId, el, show } from "./dom.js";
 import { Feed } from "./feed.js";
-import { apiParams, pageQuery, rangeError, readFilters } from "./filters.js";
+import { apiParams, drillHash, pageQuery, rangeError, readDrill, readFilters } from "./filters.js";
+import { displayName } from "./format.js";
 import { LiveStream } from "./live.js";
 import { Summary } from "./summary.js";
 import { Toaster } from "./toast.js";
@@ -14,6 +19,12 @@ const RESET_WINDOW_MS = 30000;
 const page = {
   agent: null,
   filters: readFilters(location.search),
+  // The open customer drill-down ({customer_id, days}) or null for the feed.
+  drill: readDrill(location.hash),
+  // Whether the drill-down was opened from the feed in this page (Back then
+  // returns there) or straight from a shared link.
+  drillFromFeed: false,
+  customers: new Map(),
   customersLoaded: false,
   resets: [],
   retryTimer: null,
@@ -25,9 +36,22 @@ const summary = new Summary((period) => {
   page.filters = { ...page.filters, period };
   history.replaceState(null, "", location.pathname + pageQuery(page.filters));
 });
+const daily = new Daily((days) => {
+  if (page.drill) {
+    page.drill = { ...page.drill, days };
+    const url = location.pathname + location.search + drillHash(page.drill);
+    history.replaceState(history.state, "", url);
+  } else {
+    page.filters = { ...page.filters, days };
+    history.replaceState(null, "", location.pathname + pageQuery(page.filters));
+  }
+});
+const customerPanel = new CustomerPanel();
 const stream = new LiveStream({
   onItem(item) {
-    summary.refreshSoon();
+    if (page.drill) customerPanel.refreshSoon(item);
+    else summary.refreshSoon();
+    daily.refreshSoon(item);
     if (feed.addLive(item)) toaster.push(item);
   },
   onReset() {
@@ -124,10 +148,13 @@ function leaveFeed() {
   clearTimeout(page.retryTimer);
   stream.stop();
   summary.stop();
+  daily.stop();
+  customerPanel.close();
   toaster.clear();
   feed.generation += 1;
   // The next agent to sign in here has customers of their own.
   page.customersLoaded = false;
+  page.customers = new Map();
   byId("filter-customer").replaceChildren(el("option", { value: "", text: "All customers" }));
 }
 
@@ -150,12 +177,47 @@ byId("signout").addEventListener("click", async () => {
 
 function enterFeed(agent) {
   page.agent = agent;
-  byId("agent-name").textContent = agent.display_name || agent.username;
+  byId("agent-name").textContent = displayName(agent);
   show(byId("signin-view"), false);
   show(byId("feed-view"), true);
+  page.drillFromFeed = false;
   syncControls();
   loadCustomers();
-  summary.start(page.filters.period);
+  applyView();
+}
+
+// The list's filters: the feed's own, or in a drill-down just the customer.
+function listFilters() {
+  if (page.drill === null) return page.filters;
+  return { ...page.filters, customer_id: page.drill.customer_id, date_from: "", date_to: "" };
+}
+
+// Shows the feed or a customer's drill-down, as page.drill says, and loads it.
+function applyView() {
+  const drill = page.drill;
+  for (const node of document.querySelectorAll(".summary, #filters")) show(node, drill === null);
+  show(byId("customer-panel"), drill !== null);
+  if (drill === null) {
+    customerPanel.close();
+    byId("chart-title").textContent = "Daily net P/L";
+    byId("feed-title").textContent = "Cash-outs";
+    summary.start(page.filters.period);
+    daily.show({ days: page.filters.days });
+  } else {
+    summary.stop();
+    show(byId("filter-error"), false);
+    // Normalised, so that the address bar can be shared as it is; the entry
+    // remembers whether the feed is behind it, for the panel's Back button.
+    const state = { drillFromFeed: page.drillFromFeed };
+    history.replaceState(state, "", location.pathname + location.search + drillHash(drill));
+    customerPanel.open(drill.customer_id, page.customers.get(drill.customer_id));
+    byId("chart-title").textContent = "Their daily net P/L";
+    byId("feed-title").textContent = "Their cash-outs";
+    daily.show({ customerId: drill.customer_id, days: drill.days });
+    window.scrollTo(0, 0);
+    byId("customer-title").focus({ preventScroll: true });
+  }
+  updateExportLink();
   reloadList();
 }
 
@@ -163,6 +225,8 @@ async function loadCustomers() {
   if (page.customersLoaded) return;
   try {
     const data = await api("/api/v1/agent/customers");
+    page.customers = new Map(data.items.map((c) => [String(c.id), c]));
+    if (page.drill) customerPanel.name(page.customers.get(page.drill.customer_id));
     const select = byId("filter-customer");
     select.replaceChildren(
       el("option", { value: "", text: "All customers" }),
@@ -184,8 +248,8 @@ async function loadCustomers() {
 }
 
 function customerLabel(customer) {
-  const { display_name: name, username } = customer;
-  return name && name !== username ? `${name} (${username})` : username;
+  const name = displayName(customer);
+  return customer.username && name !== customer.username ? `${name} (${customer.username})` : name;
 }
 
 async function reloadList({ throttle = false, attempt = 0 } = {}) {
@@ -201,7 +265,7 @@ async function reloadList({ throttle = false, attempt = 0 } = {}) {
     }
   }
   const generation = feed.generation + 1;
-  const lastEventId = await feed.reload(page.filters);
+  const lastEventId = await feed.reload(listFilters());
   if (page.agent === null || feed.generation !== generation) return;
   if (lastEventId !== undefined) {
     stream.start(lastEventId);
@@ -227,7 +291,7 @@ function syncControls() {
 }
 
 function updateExportLink() {
-  byId("export-link").href = `/api/v1/agent/cash-out/activity/export?${apiParams(page.filters)}`;
+  byId("export-link").href = `/api/v1/agent/cash-out/activity/export?${apiParams(listFilters())}`;
 }
 
 function applyFilters(filters, { push = true } = {}) {
@@ -237,7 +301,7 @@ function applyFilters(filters, { push = true } = {}) {
   show(note, Boolean(problem));
   if (problem) return;
   page.filters = filters;
-  const url = location.pathname + pageQuery(filters);
+  const url = location.pathname + pageQuery(filters) + (page.drill ? drillHash(page.drill) : "");
   if (push) history.pushState(null, "", url);
   else history.replaceState(null, "", url);
   syncControls();
@@ -264,13 +328,44 @@ filterForm.addEventListener("reset", (event) => {
   applyFilters({ ...page.filters, customer_id: "", date_from: "", date_to: "" });
 });
 
-window.addEventListener("popstate", () => {
+// Back, forward, a customer's name (a link to #customer=…) or an edited address.
+// Both events may come for one navigation: the second finds nothing changed.
+function route() {
   if (page.agent === null) return;
-  const previousPeriod = page.filters.period;
-  page.filters = readFilters(location.search);
+  const filters = readFilters(location.search);
+  const drill = readDrill(location.hash);
+  const previous = page.filters;
+  const sameDrill = JSON.stringify(drill) === JSON.stringify(page.drill);
+  if (sameDrill && JSON.stringify(filters) === JSON.stringify(previous)) return;
+  page.filters = filters;
   syncControls();
-  if (page.filters.period !== previousPeriod) summary.select(page.filters.period);
+  if (!sameDrill) {
+    // A new entry (a name clicked in the feed) has no state yet; one we come
+    // back or forward to says what it was.
+    const known = history.state?.drillFromFeed;
+    page.drillFromFeed = drill !== null && (known ?? page.drill === null);
+    page.drill = drill;
+    applyView();
+    return;
+  }
+  if (drill === null) {
+    if (filters.period !== previous.period) summary.select(filters.period);
+    if (filters.days !== previous.days) daily.show({ days: filters.days });
+  }
   reloadList();
+}
+
+window.addEventListener("popstate", route);
+window.addEventListener("hashchange", route);
+
+byId("customer-back").addEventListener("click", () => {
+  if (page.drillFromFeed) {
+    history.back();
+  } else {
+    // Opened from a shared link: there is no feed behind it in this tab's history.
+    history.pushState(null, "", location.pathname + location.search);
+    route();
+  }
 });
 
 boot();
