@@ -43,6 +43,10 @@ function addDays(day, n) {
   return new Date(dayValue(day) + n * DAY_MS).toISOString().slice(0, 10);
 }
 
+function shortDay(day) {
+  return tipDay.format(new Date(dayValue(day)));
+}
+
 function fullDay(day) {
   return longDay.format(new Date(dayValue(day)));
 }
@@ -53,7 +57,7 @@ function describeDay(d) {
     "div",
     {},
     el("p", { class: "tip-head" },
-      el("span", { class: "tip-day", text: `${tipDay.format(new Date(dayValue(d.day)))}: ` }),
+      el("span", { class: "tip-day", text: `${shortDay(d.day)}: ` }),
       el("span", { class: "visually-hidden", text: "net P/L " }),
       plValue(d.pl)),
     el("p", { text: `${plural(d.count, "cash-out", "cash-outs")}${auto}` }),
@@ -172,7 +176,8 @@ export class Daily {
         el(
           "tr",
           { "data-day": d.day },
-          el("th", { scope: "row", text: fullDay(d.day) }),
+          // The year is in the caption's range; a short day fits a phone.
+          el("th", { scope: "row" }, el("time", { datetime: d.day, title: fullDay(d.day), text: shortDay(d.day) })),
           el("td", { class: "num", text: d.count.toLocaleString() }),
           el("td", { class: "num", text: d.auto.toLocaleString() }),
           el("td", { class: "num", text: formatMoney(d.amount) }),

@@ -7,9 +7,11 @@ import { CustomerPanel } from "./customer.js";
 import { Daily } from "./daily.js";
 import { byId, el, show } from "./dom.js";
 import { Feed } from "./feed.js";
-import { apiParams, drillHash, pageQuery, rangeError, readDrill, readFilters } from "./filters.js";
+import { apiParams, rangeError } from "./filters.js";
 import { displayName } from "./format.js";
 import { LiveStream } from "./live.js";
+import { Navigation } from "./navigation.js";
+import { handleSignIn, showSignIn } from "./signin.js";
 import { Summary } from "./summary.js";
 import { Toaster } from "./toast.js";
 
@@ -18,38 +20,21 @@ const RESET_WINDOW_MS = 30000;
 
 const page = {
   agent: null,
-  filters: readFilters(location.search),
-  // The open customer drill-down ({customer_id, days}) or null for the feed.
-  drill: readDrill(location.hash),
-  // Whether the drill-down was opened from the feed in this page (Back then
-  // returns there) or straight from a shared link.
-  drillFromFeed: false,
   customers: new Map(),
   customersLoaded: false,
   resets: [],
   retryTimer: null,
 };
 
+const nav = new Navigation(onNavigation);
 const feed = new Feed();
 const toaster = new Toaster();
-const summary = new Summary((period) => {
-  page.filters = { ...page.filters, period };
-  history.replaceState(null, "", location.pathname + pageQuery(page.filters));
-});
-const daily = new Daily((days) => {
-  if (page.drill) {
-    page.drill = { ...page.drill, days };
-    const url = location.pathname + location.search + drillHash(page.drill);
-    history.replaceState(history.state, "", url);
-  } else {
-    page.filters = { ...page.filters, days };
-    history.replaceState(null, "", location.pathname + pageQuery(page.filters));
-  }
-});
+const summary = new Summary((period) => nav.setFilters({ ...nav.filters, period }));
+const daily = new Daily((days) => nav.setDays(days));
 const customerPanel = new CustomerPanel();
 const stream = new LiveStream({
   onItem(item) {
-    if (page.drill) customerPanel.refreshSoon(item);
+    if (nav.drill) customerPanel.refreshSoon(item);
     else summary.refreshSoon();
     daily.refreshSoon(item);
     if (feed.addLive(item)) toaster.push(item);
@@ -71,7 +56,7 @@ onUnauthorized(() => {
   if (page.agent !== null) signedOut("Your session has ended. Sign in again to continue.");
 });
 
-// ---- start-up -----------------------------------------------------------------
+// ---- start-up, sign-in and sign-out ---------------------------------------------------
 
 async function boot() {
   show(byId("boot-retry"), false);
@@ -90,61 +75,11 @@ async function boot() {
 }
 
 byId("boot-retry").addEventListener("click", boot);
-
-// ---- sign-in and sign-out -----------------------------------------------------------
-
-function showSignIn(notice = "") {
-  show(byId("feed-view"), false);
-  show(byId("signin-view"), true);
-  const noticeNode = byId("signin-notice");
-  noticeNode.textContent = notice;
-  show(noticeNode, Boolean(notice));
-  show(byId("signin-error"), false);
-  byId("signin-password").value = "";
-  byId("signin-username").focus();
-}
-
-function signInError(text) {
-  const node = byId("signin-error");
-  node.textContent = text;
-  show(node, true);
-}
-
-byId("signin-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const username = byId("signin-username").value.trim();
-  const password = byId("signin-password").value;
-  if (!username || !password) {
-    signInError("Enter your username and your password.");
-    (username ? byId("signin-password") : byId("signin-username")).focus();
-    return;
-  }
-  const button = byId("signin-submit");
-  button.disabled = true;
-  button.textContent = "Signing in…";
-  show(byId("signin-error"), false);
-  try {
-    const result = await api("/api/v1/auth/login", {
-      method: "POST",
-      body: { username, password },
-      expect401: true,
-    });
-    byId("signin-password").value = "";
-    enterFeed(result.agent);
-  } catch (error) {
-    const text = error instanceof ApiError && error.status === 401
-      ? "Wrong username or password. Check both and try again."
-      : `Couldn't sign in. ${error.message}`;
-    signInError(text);
-    byId("signin-password").select();
-  } finally {
-    button.disabled = false;
-    button.textContent = "Sign in";
-  }
-});
+handleSignIn(enterFeed);
 
 function leaveFeed() {
   page.agent = null;
+  nav.stop();
   clearTimeout(page.retryTimer);
   stream.stop();
   summary.stop();
@@ -173,14 +108,14 @@ byId("signout").addEventListener("click", async () => {
   showSignIn("You have signed out.");
 });
 
-// ---- the feed -------------------------------------------------------------------------
+// ---- the feed and the drill-down --------------------------------------------------------
 
 function enterFeed(agent) {
   page.agent = agent;
   byId("agent-name").textContent = displayName(agent);
   show(byId("signin-view"), false);
   show(byId("feed-view"), true);
-  page.drillFromFeed = false;
+  nav.start();
   syncControls();
   loadCustomers();
   applyView();
@@ -188,28 +123,25 @@ function enterFeed(agent) {
 
 // The list's filters: the feed's own, or in a drill-down just the customer.
 function listFilters() {
-  if (page.drill === null) return page.filters;
-  return { ...page.filters, customer_id: page.drill.customer_id, date_from: "", date_to: "" };
+  if (nav.drill === null) return nav.filters;
+  return { ...nav.filters, customer_id: nav.drill.customer_id, date_from: "", date_to: "" };
 }
 
-// Shows the feed or a customer's drill-down, as page.drill says, and loads it.
+// Shows the feed or a customer's drill-down, as the address says, and loads it.
 function applyView() {
-  const drill = page.drill;
+  const drill = nav.drill;
   for (const node of document.querySelectorAll(".summary, #filters")) show(node, drill === null);
   show(byId("customer-panel"), drill !== null);
   if (drill === null) {
     customerPanel.close();
     byId("chart-title").textContent = "Daily net P/L";
     byId("feed-title").textContent = "Cash-outs";
-    summary.start(page.filters.period);
-    daily.show({ days: page.filters.days });
+    summary.start(nav.filters.period);
+    daily.show({ days: nav.filters.days });
   } else {
     summary.stop();
     show(byId("filter-error"), false);
-    // Normalised, so that the address bar can be shared as it is; the entry
-    // remembers whether the feed is behind it, for the panel's Back button.
-    const state = { drillFromFeed: page.drillFromFeed };
-    history.replaceState(state, "", location.pathname + location.search + drillHash(drill));
+    nav.markDrill();
     customerPanel.open(drill.customer_id, page.customers.get(drill.customer_id));
     byId("chart-title").textContent = "Their daily net P/L";
     byId("feed-title").textContent = "Their cash-outs";
@@ -221,21 +153,37 @@ function applyView() {
   reloadList();
 }
 
+function onNavigation(previous) {
+  syncControls();
+  if (JSON.stringify(nav.drill) !== JSON.stringify(previous.drill)) {
+    applyView();
+    return;
+  }
+  if (nav.drill === null) {
+    if (nav.filters.period !== previous.filters.period) summary.select(nav.filters.period);
+    if (nav.filters.days !== previous.filters.days) daily.show({ days: nav.filters.days });
+  }
+  reloadList();
+}
+
+byId("customer-back").addEventListener("click", () => nav.backToFeed());
+
 async function loadCustomers() {
   if (page.customersLoaded) return;
   try {
     const data = await api("/api/v1/agent/customers");
     page.customers = new Map(data.items.map((c) => [String(c.id), c]));
-    if (page.drill) customerPanel.name(page.customers.get(page.drill.customer_id));
+    if (nav.drill) customerPanel.name(page.customers.get(nav.drill.customer_id));
     const select = byId("filter-customer");
     select.replaceChildren(
       el("option", { value: "", text: "All customers" }),
       ...data.items.map((c) => el("option", { value: String(c.id), text: customerLabel(c) })),
     );
     page.customersLoaded = true;
-    if (page.filters.customer_id && !data.items.some((c) => String(c.id) === page.filters.customer_id)) {
+    const wanted = nav.filters.customer_id;
+    if (wanted && !page.customers.has(wanted)) {
       // A bookmarked customer who is no longer this agent's: show everyone instead.
-      applyFilters({ ...page.filters, customer_id: "" }, { push: false });
+      applyFilters({ ...nav.filters, customer_id: "" }, { push: false });
     } else {
       syncControls();
     }
@@ -277,16 +225,18 @@ async function reloadList({ throttle = false, attempt = 0 } = {}) {
   }
 }
 
+// ---- the filter controls ------------------------------------------------------------------
+
 function syncControls() {
   const select = byId("filter-customer");
-  const wanted = page.filters.customer_id;
+  const wanted = nav.filters.customer_id;
   if (wanted && ![...select.options].some((option) => option.value === wanted)) {
     // Until the customer list arrives, the bookmarked choice still shows.
     select.append(el("option", { value: wanted, text: `Customer #${wanted}` }));
   }
-  select.value = page.filters.customer_id;
-  byId("filter-from").value = page.filters.date_from;
-  byId("filter-to").value = page.filters.date_to;
+  select.value = nav.filters.customer_id;
+  byId("filter-from").value = nav.filters.date_from;
+  byId("filter-to").value = nav.filters.date_to;
   updateExportLink();
 }
 
@@ -300,17 +250,14 @@ function applyFilters(filters, { push = true } = {}) {
   note.textContent = problem ?? "";
   show(note, Boolean(problem));
   if (problem) return;
-  page.filters = filters;
-  const url = location.pathname + pageQuery(filters) + (page.drill ? drillHash(page.drill) : "");
-  if (push) history.pushState(null, "", url);
-  else history.replaceState(null, "", url);
+  nav.setFilters(filters, { push });
   syncControls();
   reloadList();
 }
 
 function filtersFromControls() {
   return {
-    ...page.filters,
+    ...nav.filters,
     customer_id: byId("filter-customer").value,
     date_from: byId("filter-from").value,
     date_to: byId("filter-to").value,
@@ -325,47 +272,7 @@ filterForm.addEventListener("submit", (event) => {
 });
 filterForm.addEventListener("reset", (event) => {
   event.preventDefault();
-  applyFilters({ ...page.filters, customer_id: "", date_from: "", date_to: "" });
-});
-
-// Back, forward, a customer's name (a link to #customer=…) or an edited address.
-// Both events may come for one navigation: the second finds nothing changed.
-function route() {
-  if (page.agent === null) return;
-  const filters = readFilters(location.search);
-  const drill = readDrill(location.hash);
-  const previous = page.filters;
-  const sameDrill = JSON.stringify(drill) === JSON.stringify(page.drill);
-  if (sameDrill && JSON.stringify(filters) === JSON.stringify(previous)) return;
-  page.filters = filters;
-  syncControls();
-  if (!sameDrill) {
-    // A new entry (a name clicked in the feed) has no state yet; one we come
-    // back or forward to says what it was.
-    const known = history.state?.drillFromFeed;
-    page.drillFromFeed = drill !== null && (known ?? page.drill === null);
-    page.drill = drill;
-    applyView();
-    return;
-  }
-  if (drill === null) {
-    if (filters.period !== previous.period) summary.select(filters.period);
-    if (filters.days !== previous.days) daily.show({ days: filters.days });
-  }
-  reloadList();
-}
-
-window.addEventListener("popstate", route);
-window.addEventListener("hashchange", route);
-
-byId("customer-back").addEventListener("click", () => {
-  if (page.drillFromFeed) {
-    history.back();
-  } else {
-    // Opened from a shared link: there is no feed behind it in this tab's history.
-    history.pushState(null, "", location.pathname + location.search);
-    route();
-  }
+  applyFilters({ ...nav.filters, customer_id: "", date_from: "", date_to: "" });
 });
 
 boot();
