@@ -228,10 +228,15 @@ export class BarChart {
     this.plot.querySelectorAll(".day")[index]?.classList.add("is-selected");
     this.tip.replaceChildren(this.describe(this.days[index]));
     this.tip.hidden = false;
-    // Centred over the day, kept inside the box (no overflow on a phone).
-    const centre = GUTTER + (index + 0.5) * this.geometry.slot;
+    // Beside the day (towards the middle), so the day's own bars stay in view;
+    // kept inside the box, so it never widens a phone's page.
+    const start = GUTTER + index * this.geometry.slot;
+    const end = start + this.geometry.slot;
     const tipWidth = this.tip.offsetWidth;
-    const left = Math.min(Math.max(0, centre - tipWidth / 2), this.box.clientWidth - tipWidth);
-    this.tip.style.left = `${Math.max(0, left)}px`;
+    const boxWidth = this.box.clientWidth;
+    const left = end + tipWidth + 8 <= boxWidth && (start < boxWidth / 2 || start - tipWidth - 8 < 0)
+      ? end + 8
+      : start - tipWidth - 8;
+    this.tip.style.left = `${Math.max(0, Math.min(left, boxWidth - tipWidth))}px`;
   }
 }

@@ -10,31 +10,50 @@ import { plValue } from "./row.js";
 
 const SUMMARY = "/api/v1/agent/cash-out/summary";
 const PERIODS = [
-  ["24h", "Last 24 hours"],
-  ["7d", "Last 7 days"],
-  ["30d", "Last 30 days"],
+  ["24h", "24 hours"],
+  ["7d", "7 days"],
+  ["30d", "30 days"],
 ];
 const REFRESH_DEBOUNCE_MS = 1000;
 const REFRESH_EVERY_MS = 60000;
 
-function figure(term, value) {
-  return el("div", { class: "figure" }, el("dt", { text: term }), el("dd", {}, value));
-}
+// One row per figure, one column per period: the three periods compare at a
+// glance, and a phone fits them side by side.
+const ROWS = [
+  ["Cash-outs", (d) => d.total_cash_outs.toLocaleString()],
+  ["Auto", (d) => d.auto_cash_out_count.toLocaleString()],
+  ["Net P/L", (d) => plValue(d.net_profit_loss)],
+  ["Amount", (d) => formatMoney(d.total_cash_out_amount)],
+  ["Stake", (d) => formatMoney(d.total_stake)],
+  ["Avg return", (d) => (d.avg_return_ratio === null ? "n/a" : `${d.avg_return_ratio}×`)],
+];
 
-function periodCard(title, data) {
-  const auto = data.total_cash_outs > 0 ? ` (${data.auto_cash_out_count.toLocaleString()} auto)` : "";
+function periodsTable(summaries) {
   return el(
-    "section",
-    { class: "period-card", "data-period": data.period, "aria-label": title },
-    el("h3", { text: title }),
+    "table",
+    { class: "periods-table" },
+    el("caption", { class: "visually-hidden", text: "This customer's figures by period" }),
     el(
-      "dl",
+      "thead",
       {},
-      figure("Cash-outs", `${data.total_cash_outs.toLocaleString()}${auto}`),
-      figure("Net P/L", plValue(data.net_profit_loss)),
-      figure("Cash-out amount", formatMoney(data.total_cash_out_amount)),
-      figure("Stake", formatMoney(data.total_stake)),
-      figure("Avg return", data.avg_return_ratio === null ? "n/a" : `${data.avg_return_ratio}×`),
+      el(
+        "tr",
+        {},
+        el("td", {}),
+        ...summaries.map((d, i) => el("th", { scope: "col", class: "num", "data-period": d.period, text: PERIODS[i][1] })),
+      ),
+    ),
+    el(
+      "tbody",
+      {},
+      ...ROWS.map(([name, value]) =>
+        el(
+          "tr",
+          {},
+          el("th", { scope: "row", text: name }),
+          ...summaries.map((d) => el("td", { class: "num", "data-period": d.period }, value(d))),
+        ),
+      ),
     ),
   );
 }
@@ -95,9 +114,7 @@ export class CustomerPanel {
       );
       if (generation !== this.generation) return;
       show(status, false);
-      byId("customer-periods").replaceChildren(
-        ...summaries.map((data, i) => periodCard(PERIODS[i][1], data)),
-      );
+      byId("customer-periods").replaceChildren(periodsTable(summaries));
       const top = summaries[2].top_customers[0];
       if (top && byId("customer-title").textContent.startsWith("Customer #")) {
         this.name({ id: top.customer_id, username: top.customer_username, display_name: null });

@@ -18,6 +18,8 @@ export const DAYS = [7, 30, 90];
 const DAILY = "/api/v1/agent/cash-out/daily";
 const REFRESH_DEBOUNCE_MS = 1000;
 const CLOCK_CHECK_MS = 60000;
+// Backfills (bets inserted already cashed out) send no event: re-read now and then.
+const REFRESH_EVERY_MS = 300000;
 const DAY_MS = 86400000;
 const tipDay = new Intl.DateTimeFormat(undefined, {
   weekday: "short",
@@ -74,6 +76,7 @@ export class Daily {
     this.timer = null;
     this.clock = null;
     this.today = null;
+    this.loadedAt = 0;
     this.status = byId("chart-status");
     this.chart = new BarChart(byId("chart"), { describe: describeDay, label: "Daily net P/L" });
     this.buttons = [...document.querySelectorAll(".chart [data-days]")];
@@ -104,7 +107,7 @@ export class Daily {
     }
     clearInterval(this.clock);
     this.clock = setInterval(() => {
-      if (localToday() !== this.today) this.load();
+      if (localToday() !== this.today || Date.now() - this.loadedAt > REFRESH_EVERY_MS) this.load();
     }, CLOCK_CHECK_MS);
     return this.load();
   }
@@ -117,7 +120,8 @@ export class Daily {
     this.generation += 1;
   }
 
-  refreshSoon(item) {
+  // item: the cash-out that arrived, or nothing when the list was reloaded.
+  refreshSoon(item = null) {
     if (this.clock === null) return;
     if (this.customerId && item && String(item.customer_id) !== this.customerId) return;
     clearTimeout(this.timer);
@@ -126,6 +130,7 @@ export class Daily {
 
   async load() {
     const generation = ++this.generation;
+    this.loadedAt = Date.now();
     const today = localToday();
     const tz = browserTimeZone();
     const params = new URLSearchParams({ date_from: addDays(today, 1 - this.days), date_to: today, tz });

@@ -40,6 +40,7 @@ const stream = new LiveStream({
     if (feed.addLive(item)) toaster.push(item);
   },
   onReset() {
+    daily.refreshSoon();
     reloadList({ throttle: true });
   },
   async checkSession() {
