@@ -148,3 +148,73 @@ def parse_filter(
     if settled_from is not None and settled_before is not None and settled_from >= settled_before:
         invalid("date_from", f"{date_from!r} is after date_to {date_to!r}")
     return ActivityFilter(agent_id, customer_id, settled_from, settled_before)
+
+
+# ---- the daily series' range of calendar days ----------------------------------------
+
+PLAIN_DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_PLAIN_DATE = re.compile("[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+
+
+@dataclass(frozen=True, slots=True)
+class DayRange:
+    """Calendar days ``first..last`` in ``tz``, and where each of them starts.
+
+    ``starts`` holds one instant per day plus the end of the last day: day
+    ``i`` is ``[starts[i], starts[i + 1])``, 23 or 25 hours long across a DST
+    change. They are computed here, by the rules the list's date filter uses
+    (``parse_filter``), and not by the database's own time-zone data, which
+    can be older than ours (PostgreSQL 18.4's still has Vancouver changing to
+    standard time in November 2026; tzdata 2025 does not): so a day of the
+    series adds up exactly what the list totals for that day.
+    """
+
+    tz: str
+    first: date
+    last: date
+    starts: tuple[datetime, ...]
+
+    @property
+    def days(self) -> int:
+        return len(self.starts) - 1
+
+
+def _plain_date(name: str, raw: str) -> date:
+    if _PLAIN_DATE.fullmatch(raw) is None:
+        invalid(name, f"{raw[:40]!r} is not a plain date; use YYYY-MM-DD")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        invalid(name, f"{raw!r} is not a calendar date ({exc}); use YYYY-MM-DD")
+
+
+def _day_start(ordinal: int, zone: tzinfo) -> datetime:
+    if ordinal > date.max.toordinal():
+        return _LATEST  # the end of 9999-12-31: nothing is later
+    return _to_utc(datetime.combine(date.fromordinal(ordinal), time(0), tzinfo=zone))
+
+
+def parse_day_range(
+    date_from: str | None, date_to: str | None, tz: str, now: datetime | None = None
+) -> DayRange:
+    """``date_to`` defaults to today in ``tz``; ``date_from`` to 30 days ending at ``date_to``."""
+    zone = parse_zone(tz)
+    first = None if date_from is None else _plain_date("date_from", date_from)
+    if date_to is not None:
+        last = _plain_date("date_to", date_to)
+    else:
+        last = (now or datetime.now(UTC)).astimezone(zone).date()
+    if first is None:
+        first = date.fromordinal(max(1, last.toordinal() - (DEFAULT_DAYS - 1)))
+    if first > last:
+        invalid("date_from", f"{first.isoformat()!r} is after date_to {last.isoformat()!r}")
+    days = last.toordinal() - first.toordinal() + 1
+    if days > MAX_DAYS:
+        invalid(
+            "date_from",
+            f"{first.isoformat()}..{last.isoformat()} is {days} days; at most {MAX_DAYS}",
+        )
+    ordinals = range(first.toordinal(), last.toordinal() + 2)
+    return DayRange(tz, first, last, tuple(_day_start(n, zone) for n in ordinals))

@@ -16,6 +16,7 @@ from app.controllers import (
     activity,
     agent,
     customers,
+    daily,
     export,
     health,
     metrics,
@@ -50,6 +51,7 @@ REQUIRED_QUERIES = (
     *export.QUERIES,
     *customers.QUERIES,
     *summary.QUERIES,
+    *daily.QUERIES,
     *stream.QUERIES,
 )
 
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             export.ExportController,
             customers.CustomersController,
             summary.SummaryController,
+            daily.DailyController,
             stream.StreamController,
         ],
         dependencies={"agent": Provide(auth.provide_agent)},
@@ -102,7 +105,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="cash-out-feed",
             version="1.0.0",
-            description="Cash-out activity of an agent's customers: list, summary, export, stream.",
+            description="Cash-out activity of an agent's customers: list, summary, daily series, "
+            "export, stream.",
             path="/schema",
             components=Components(
                 security_schemes={

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -163,3 +163,22 @@ class SummaryRow(msgspec.Struct):
     top_cash_out_count: int | None
     top_total_cash_out_amount: Decimal | None
     top_net_profit_loss: Decimal | None
+
+
+class DailyItem(msgspec.Struct):
+    """One calendar day of the daily series (a row of the daily query, same names)."""
+
+    day: date
+    cash_outs: int
+    auto_cash_outs: int
+    total_stake: Money
+    total_cash_out_amount: Money
+    net_profit_loss: Money
+
+
+class DailySeries(msgspec.Struct):
+    tz: str
+    date_from: date
+    date_to: date
+    # One per day from date_from to date_to, oldest first, zero days included.
+    items: list[DailyItem]

@@ -5,10 +5,12 @@ import threading
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+import httpx
 import pytest
 
 from app.schemas import ActivityItem
 from tests import factories
+from tests.sse import open_stream
 
 URL = "/api/v1/agent/cash-out/activity"
 EXPORT_URL = "/api/v1/agent/cash-out/activity/export"
@@ -195,12 +197,40 @@ def test_item_has_every_field_in_spec_order(agent_client, agent, db):
     assert list(r.json()["items"][0]) == list(ActivityItem.__struct_fields__)
 
 
-def test_backfilled_bet_has_null_event_id_and_no_stream_position(agent_client, agent, db):
+def test_backfilled_bet_has_null_event_id_and_the_position_before_any_event(
+    agent_client, agent, db
+):
     customer = factories.make_customer(db, agent["id"])
     factories.cashed_out_bet(db, customer, "5.00", "1.00", utc(2026, 11, 1))
     body = agent_client.get(URL).json()
     assert body["items"][0]["event_id"] is None
-    assert body["last_event_id"] == "0"  # the position before the first event
+    assert body["last_event_id"] == "0"
+
+
+def test_last_event_id_is_never_null(agent_client, agent, db, client):
+    # An agent with no customers, no cash-outs and no events at all.
+    body = agent_client.get(URL).json()
+    assert body["last_event_id"] == "0"
+    # The documented contract: a string, never null.
+    doc = client.get("/schema/openapi.json").json()
+    page = doc["components"]["schemas"]["ActivityPage"]
+    assert page["properties"]["last_event_id"] == {"type": "string"}
+    assert "last_event_id" in page["required"]
+
+
+async def test_opening_the_stream_from_the_lists_0_gets_the_first_event(agent, db, server):
+    # The hand-off "0" exists for: the list is read before the agent's first
+    # event commits; the stream opened from the list's position still gets it.
+    token = factories.make_session(db, agent["id"])
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as client:
+        listed = await client.get(URL, headers={"Authorization": f"Bearer {token}"})
+        position = listed.json()["last_event_id"]
+        assert position == "0"
+        bet = factories.make_bet(db, factories.make_customer(db, agent["id"]))
+        factories.cash_out(db, bet, amount="3.30")
+        async with open_stream(client, token, query=position) as stream:
+            [event] = await stream.events(1)
+    assert event.json()["bet_id"] == bet
 
 
 def test_only_cashed_out_bets_are_listed(agent_client, agent, db):

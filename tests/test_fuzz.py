@@ -33,6 +33,7 @@ EXCLUDED = [positive_data_acceptance]
 OPERATIONS = {
     "GET /api/v1/agent/cash-out/activity",
     "GET /api/v1/agent/cash-out/activity/export",
+    "GET /api/v1/agent/cash-out/daily",
     "GET /api/v1/agent/cash-out/stream",
     "GET /api/v1/agent/cash-out/summary",
     "GET /api/v1/agent/customers",

@@ -10,6 +10,7 @@ import pytest
 from tests import factories
 
 URL = "/api/v1/agent/cash-out/summary"
+DAY = timedelta(hours=23)
 LENGTHS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 
 
@@ -172,8 +173,77 @@ def test_summary_needs_a_session(client):
 
 def test_schema_documents_the_period_values(client):
     doc = client.get("/schema/openapi.json").json()
-    (param,) = doc["paths"][URL]["get"]["parameters"]
-    assert param["name"] == "period"
+    params = {p["name"]: p for p in doc["paths"][URL]["get"]["parameters"]}
+    assert set(params) == {"period", "customer_id"}
+    param = params["period"]
+    assert params["customer_id"]["required"] is False
+    assert "404" in doc["paths"][URL]["get"]["responses"]
     assert param["schema"]["enum"] == ["24h", "7d", "30d"]
     assert param["schema"]["default"] == "24h"
     assert "top_customers" in doc["components"]["schemas"]["Summary"]["properties"]
+
+
+@pytest.mark.parametrize("period", ["24h", "7d", "30d"])
+def test_customer_id_restricts_every_figure_to_that_customer(
+    agent_client, agent, db, history, period
+):
+    # Someone else cashed out in every window too.
+    other = factories.make_customer(db, agent["id"])
+    factories.cashed_out_bet(db, other, "3.00", "4.00", datetime.now(UTC) - timedelta(minutes=9))
+    # The customer with the most cash-outs in the last 23 hours: some in every window.
+    recent = [r["customer_id"] for r in history if r["settled_at"] > datetime.now(UTC) - DAY]
+    customer = max(set(recent), key=recent.count)
+    r = agent_client.get(URL, params={"period": period, "customer_id": customer})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    start, end = parse_ts(body["window_start"]), parse_ts(body["window_end"])
+    assert end - start == LENGTHS[period]
+    theirs = [row for row in history if row["customer_id"] == customer]
+    expected = expected_summary(theirs, start, end)
+    assert expected["total_cash_outs"] > 0
+    assert len(expected["top_customers"]) == 1
+    assert body == {
+        "period": period,
+        "window_start": body["window_start"],
+        "window_end": body["window_end"],
+        **expected,
+    }
+    # Less than everyone's: the filter is not a no-op.
+    everyone = agent_client.get(URL, params={"period": period}).json()
+    assert everyone["total_cash_outs"] > body["total_cash_outs"]
+
+
+def test_customer_with_no_cash_outs_in_the_window_has_zeros(agent_client, agent, db):
+    quiet = factories.make_customer(db, agent["id"])
+    busy = factories.make_customer(db, agent["id"])
+    factories.cashed_out_bet(db, quiet, "5.00", "6.00", datetime.now(UTC) - timedelta(days=2))
+    factories.cashed_out_bet(db, busy, "5.00", "6.00", datetime.now(UTC) - timedelta(hours=1))
+    body = agent_client.get(URL, params={"period": "24h", "customer_id": quiet}).json()
+    assert {k: v for k, v in body.items() if not k.startswith("window")} == {
+        "period": "24h",
+        "total_cash_outs": 0,
+        "unique_customers": 0,
+        "total_stake": "0.00",
+        "total_cash_out_amount": "0.00",
+        "net_profit_loss": "0.00",
+        "auto_cash_out_count": 0,
+        "auto_cash_out_percentage": None,
+        "avg_return_ratio": None,
+        "top_customers": [],
+    }
+    week = agent_client.get(URL, params={"period": "7d", "customer_id": quiet}).json()
+    assert week["total_cash_outs"] == 1
+    assert [t["customer_id"] for t in week["top_customers"]] == [quiet]
+
+
+def test_another_agents_customer_is_404(agent_client, db):
+    theirs = factories.make_customer(db, factories.make_agent(db))
+    factories.cashed_out_bet(db, theirs, "1.00", "2.00", datetime.now(UTC) - timedelta(hours=1))
+    for customer_id in (theirs, theirs + 1000):
+        r = agent_client.get(URL, params={"customer_id": customer_id})
+        assert r.status_code == 404, r.text
+        assert "customer" in r.json()["detail"].lower()
+    for bad in ("0", "x", str(2**64)):
+        r = agent_client.get(URL, params={"customer_id": bad})
+        assert r.status_code == 400, r.text
+        assert "'customer_id'" in r.json()["detail"]

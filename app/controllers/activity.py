@@ -12,7 +12,7 @@ from psycopg.rows import class_row
 
 from app.filters import DATE_PATTERN, MAX_TZ_LENGTH, ActivityFilter, parse_filter
 from app.schemas import ActivityItem, ActivityPage, ActivityTotals, Pagination
-from app.services import AppServices, CurrentAgent
+from app.services import AppServices, CurrentAgent, Services
 
 QUERIES = (
     "begin_snapshot",
@@ -23,6 +23,16 @@ QUERIES = (
 )
 
 MAX_BIGINT = 2**63 - 1
+
+# Optional everywhere it is taken: the list, the export, the summary, the series.
+CustomerIdParameter = Annotated[
+    int | None,
+    Parameter(
+        ge=1,
+        le=MAX_BIGINT,
+        description="Only this customer's cash-outs; must be one of your customers (else 404).",
+    ),
+]
 
 _DATE_HELP = (
     "RFC 3339 datetime (e.g. 2026-11-24T10:05:00Z) or a plain date YYYY-MM-DD. "
@@ -41,14 +51,7 @@ def _date_parameter(meaning: str) -> Any:
 async def provide_activity_filter(
     agent: CurrentAgent,
     services: AppServices,
-    customer_id: Annotated[
-        int | None,
-        Parameter(
-            ge=1,
-            le=MAX_BIGINT,
-            description="Only this customer's cash-outs; must be one of your customers (else 404).",
-        ),
-    ] = None,
+    customer_id: CustomerIdParameter = None,
     date_from: Annotated[
         str | None,
         _date_parameter(
@@ -73,17 +76,22 @@ async def provide_activity_filter(
 ) -> ActivityFilter:
     flt = parse_filter(agent.id, customer_id, date_from, date_to, tz)
     if customer_id is not None:
-        async with services.pool.connection() as conn:
-            cur = await conn.execute(
-                services.queries["agent_customer_exists"],
-                {"customer_id": customer_id, "agent_id": agent.id},
-            )
-            row = await cur.fetchone()
-        if row is None or not row[0]:
-            # Same answer for another agent's customer and for no customer at
-            # all, so ids cannot be probed.
-            raise NotFoundException(f"Customer {customer_id} is not one of your customers.")
+        await ensure_own_customer(services, agent.id, customer_id)
     return flt
+
+
+async def ensure_own_customer(services: Services, agent_id: int, customer_id: int) -> None:
+    """404 unless the customer is the agent's (the list's, summary's and series' rule)."""
+    async with services.pool.connection() as conn:
+        cur = await conn.execute(
+            services.queries["agent_customer_exists"],
+            {"customer_id": customer_id, "agent_id": agent_id},
+        )
+        row = await cur.fetchone()
+    if row is None or not row[0]:
+        # Same answer for another agent's customer and for no customer at
+        # all, so ids cannot be probed.
+        raise NotFoundException(f"Customer {customer_id} is not one of your customers.")
 
 
 ACTIVITY_FILTER = {"activity_filter": Provide(provide_activity_filter)}
@@ -100,7 +108,8 @@ class ActivityController(Controller):
         summary="Your customers' cash-outs, newest first, with totals",
         description="Ordered by settled_at then bet_id, both descending. `totals` cover every "
         "matching row. `last_event_id` is your stream position in the same snapshot as the "
-        "list: open the stream from it to miss nothing and see nothing twice.",
+        'list (never null: "0" before your first event): open the stream from it to miss '
+        "nothing and see nothing twice.",
         raises=ERRORS,
     )
     async def activity(

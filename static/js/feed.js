@@ -68,7 +68,7 @@ export class Feed {
     };
     this.appendPage(page);
     this.renderTotals();
-    return page.last_event_id ?? null;
+    return page.last_event_id;
   }
 
   async loadMore() {

@@ -5,6 +5,8 @@ import { browserTimeZone } from "./format.js";
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 export const PERIODS = ["24h", "7d", "30d"];
+export const CHART_DAYS = [7, 30, 90];
+const DEFAULT_DAYS = 30;
 
 export function readFilters(search) {
   const params = new URLSearchParams(search);
@@ -17,7 +19,31 @@ export function readFilters(search) {
     date_from: DATE.test(from) ? from : "",
     date_to: DATE.test(to) ? to : "",
     period: PERIODS.includes(period) ? period : "24h",
+    days: chartDays(params.get("days")),
   };
+}
+
+function chartDays(text) {
+  const days = Number(text);
+  return CHART_DAYS.includes(days) ? days : DEFAULT_DAYS;
+}
+
+// The customer drill-down lives in the fragment (#customer=42&period=30, the
+// period being the chart's days), so the feed's own filters stay in the query
+// string underneath it and Back returns to them.
+export function readDrill(hash) {
+  const params = new URLSearchParams(hash.replace(/^#/, ""));
+  const customer = params.get("customer") ?? "";
+  if (!/^\d{1,18}$/.test(customer)) return null;
+  return { customer_id: customer, days: chartDays(params.get("period")) };
+}
+
+export function drillHash(drill) {
+  return `#customer=${drill.customer_id}&period=${drill.days}`;
+}
+
+export function customerHref(customerId) {
+  return `#customer=${encodeURIComponent(customerId)}`;
 }
 
 export function pageQuery(filters) {
@@ -26,6 +52,7 @@ export function pageQuery(filters) {
     if (filters[key]) params.set(key, filters[key]);
   }
   if (filters.period !== "24h") params.set("period", filters.period);
+  if (filters.days !== DEFAULT_DAYS) params.set("days", String(filters.days));
   const text = params.toString();
   return text ? `?${text}` : "";
 }

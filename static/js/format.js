@@ -52,3 +52,15 @@ export function browserTimeZone() {
 export function plural(count, one, many) {
   return `${count.toLocaleString()} ${count === 1 ? one : many}`;
 }
+
+// The platform may leave names and selections empty (null): show what there is.
+export const NO_SELECTION = "\u2014";
+
+export function customerName(username, id) {
+  return username || `Customer #${id}`;
+}
+
+// A customer's own name when there is one, else their username.
+export function displayName(person) {
+  return person.display_name || person.username || `#${person.id}`;
+}

@@ -36,10 +36,10 @@ export class LiveStream {
   start(lastEventId) {
     this.stop();
     this.running = true;
-    // A list read before the agent's first event has no last_event_id; the stream
-    // counts that position as "0", and starting there (not "from now") replays
-    // an event that commits between reading the list and connecting.
-    this.position = lastEventId ?? "0";
+    // The list's last_event_id: "0" when it was read before the agent's first
+    // event, and starting there (not "from now") replays an event that commits
+    // between reading the list and connecting.
+    this.position = lastEventId;
     this.failures = 0;
     this.open("connecting");
   }

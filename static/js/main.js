@@ -1,10 +1,17 @@
-// The feed page: sign-in, then the summary, the filtered list and the live stream.
+// The feed page: sign-in, then the summary, the daily chart, the filtered list and
+// the live stream; a customer's drill-down (#customer=42&period=30) narrows the
+// chart and the list to that customer and shows their own summary instead.
 
 import { api, ApiError, onUnauthorized } from "./api.js";
+import { CustomerPanel } from "./customer.js";
+import { Daily } from "./daily.js";
 import { byId, el, show } from "./dom.js";
 import { Feed } from "./feed.js";
-import { apiParams, pageQuery, rangeError, readFilters } from "./filters.js";
+import { apiParams, rangeError } from "./filters.js";
+import { displayName } from "./format.js";
 import { LiveStream } from "./live.js";
+import { Navigation } from "./navigation.js";
+import { handleSignIn, showSignIn } from "./signin.js";
 import { Summary } from "./summary.js";
 import { Toaster } from "./toast.js";
 
@@ -13,24 +20,27 @@ const RESET_WINDOW_MS = 30000;
 
 const page = {
   agent: null,
-  filters: readFilters(location.search),
+  customers: new Map(),
   customersLoaded: false,
   resets: [],
   retryTimer: null,
 };
 
+const nav = new Navigation(onNavigation);
 const feed = new Feed();
 const toaster = new Toaster();
-const summary = new Summary((period) => {
-  page.filters = { ...page.filters, period };
-  history.replaceState(null, "", location.pathname + pageQuery(page.filters));
-});
+const summary = new Summary((period) => nav.setFilters({ ...nav.filters, period }));
+const daily = new Daily((days) => nav.setDays(days));
+const customerPanel = new CustomerPanel();
 const stream = new LiveStream({
   onItem(item) {
-    summary.refreshSoon();
+    if (nav.drill) customerPanel.refreshSoon(item);
+    else summary.refreshSoon();
+    daily.refreshSoon(item);
     if (feed.addLive(item)) toaster.push(item);
   },
   onReset() {
+    daily.refreshSoon();
     reloadList({ throttle: true });
   },
   async checkSession() {
@@ -47,7 +57,7 @@ onUnauthorized(() => {
   if (page.agent !== null) signedOut("Your session has ended. Sign in again to continue.");
 });
 
-// ---- start-up -----------------------------------------------------------------
+// ---- start-up, sign-in and sign-out ---------------------------------------------------
 
 async function boot() {
   show(byId("boot-retry"), false);
@@ -66,68 +76,21 @@ async function boot() {
 }
 
 byId("boot-retry").addEventListener("click", boot);
-
-// ---- sign-in and sign-out -----------------------------------------------------------
-
-function showSignIn(notice = "") {
-  show(byId("feed-view"), false);
-  show(byId("signin-view"), true);
-  const noticeNode = byId("signin-notice");
-  noticeNode.textContent = notice;
-  show(noticeNode, Boolean(notice));
-  show(byId("signin-error"), false);
-  byId("signin-password").value = "";
-  byId("signin-username").focus();
-}
-
-function signInError(text) {
-  const node = byId("signin-error");
-  node.textContent = text;
-  show(node, true);
-}
-
-byId("signin-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const username = byId("signin-username").value.trim();
-  const password = byId("signin-password").value;
-  if (!username || !password) {
-    signInError("Enter your username and your password.");
-    (username ? byId("signin-password") : byId("signin-username")).focus();
-    return;
-  }
-  const button = byId("signin-submit");
-  button.disabled = true;
-  button.textContent = "Signing in…";
-  show(byId("signin-error"), false);
-  try {
-    const result = await api("/api/v1/auth/login", {
-      method: "POST",
-      body: { username, password },
-      expect401: true,
-    });
-    byId("signin-password").value = "";
-    enterFeed(result.agent);
-  } catch (error) {
-    const text = error instanceof ApiError && error.status === 401
-      ? "Wrong username or password. Check both and try again."
-      : `Couldn't sign in. ${error.message}`;
-    signInError(text);
-    byId("signin-password").select();
-  } finally {
-    button.disabled = false;
-    button.textContent = "Sign in";
-  }
-});
+handleSignIn(enterFeed);
 
 function leaveFeed() {
   page.agent = null;
+  nav.stop();
   clearTimeout(page.retryTimer);
   stream.stop();
   summary.stop();
+  daily.stop();
+  customerPanel.close();
   toaster.clear();
   feed.generation += 1;
   // The next agent to sign in here has customers of their own.
   page.customersLoaded = false;
+  page.customers = new Map();
   byId("filter-customer").replaceChildren(el("option", { value: "", text: "All customers" }));
 }
 
@@ -146,32 +109,82 @@ byId("signout").addEventListener("click", async () => {
   showSignIn("You have signed out.");
 });
 
-// ---- the feed -------------------------------------------------------------------------
+// ---- the feed and the drill-down --------------------------------------------------------
 
 function enterFeed(agent) {
   page.agent = agent;
-  byId("agent-name").textContent = agent.display_name || agent.username;
+  byId("agent-name").textContent = displayName(agent);
   show(byId("signin-view"), false);
   show(byId("feed-view"), true);
+  nav.start();
   syncControls();
   loadCustomers();
-  summary.start(page.filters.period);
+  applyView();
+}
+
+// The list's filters: the feed's own, or in a drill-down just the customer.
+function listFilters() {
+  if (nav.drill === null) return nav.filters;
+  return { ...nav.filters, customer_id: nav.drill.customer_id, date_from: "", date_to: "" };
+}
+
+// Shows the feed or a customer's drill-down, as the address says, and loads it.
+function applyView() {
+  const drill = nav.drill;
+  for (const node of document.querySelectorAll(".summary, #filters")) show(node, drill === null);
+  show(byId("customer-panel"), drill !== null);
+  if (drill === null) {
+    customerPanel.close();
+    byId("chart-title").textContent = "Daily net P/L";
+    byId("feed-title").textContent = "Cash-outs";
+    summary.start(nav.filters.period);
+    daily.show({ days: nav.filters.days });
+  } else {
+    summary.stop();
+    show(byId("filter-error"), false);
+    nav.markDrill();
+    customerPanel.open(drill.customer_id, page.customers.get(drill.customer_id));
+    byId("chart-title").textContent = "Their daily net P/L";
+    byId("feed-title").textContent = "Their cash-outs";
+    daily.show({ customerId: drill.customer_id, days: drill.days });
+    window.scrollTo(0, 0);
+    byId("customer-title").focus({ preventScroll: true });
+  }
+  updateExportLink();
   reloadList();
 }
+
+function onNavigation(previous) {
+  syncControls();
+  if (JSON.stringify(nav.drill) !== JSON.stringify(previous.drill)) {
+    applyView();
+    return;
+  }
+  if (nav.drill === null) {
+    if (nav.filters.period !== previous.filters.period) summary.select(nav.filters.period);
+    if (nav.filters.days !== previous.filters.days) daily.show({ days: nav.filters.days });
+  }
+  reloadList();
+}
+
+byId("customer-back").addEventListener("click", () => nav.backToFeed());
 
 async function loadCustomers() {
   if (page.customersLoaded) return;
   try {
     const data = await api("/api/v1/agent/customers");
+    page.customers = new Map(data.items.map((c) => [String(c.id), c]));
+    if (nav.drill) customerPanel.name(page.customers.get(nav.drill.customer_id));
     const select = byId("filter-customer");
     select.replaceChildren(
       el("option", { value: "", text: "All customers" }),
       ...data.items.map((c) => el("option", { value: String(c.id), text: customerLabel(c) })),
     );
     page.customersLoaded = true;
-    if (page.filters.customer_id && !data.items.some((c) => String(c.id) === page.filters.customer_id)) {
+    const wanted = nav.filters.customer_id;
+    if (wanted && !page.customers.has(wanted)) {
       // A bookmarked customer who is no longer this agent's: show everyone instead.
-      applyFilters({ ...page.filters, customer_id: "" }, { push: false });
+      applyFilters({ ...nav.filters, customer_id: "" }, { push: false });
     } else {
       syncControls();
     }
@@ -184,8 +197,8 @@ async function loadCustomers() {
 }
 
 function customerLabel(customer) {
-  const { display_name: name, username } = customer;
-  return name && name !== username ? `${name} (${username})` : username;
+  const name = displayName(customer);
+  return customer.username && name !== customer.username ? `${name} (${customer.username})` : name;
 }
 
 async function reloadList({ throttle = false, attempt = 0 } = {}) {
@@ -201,7 +214,7 @@ async function reloadList({ throttle = false, attempt = 0 } = {}) {
     }
   }
   const generation = feed.generation + 1;
-  const lastEventId = await feed.reload(page.filters);
+  const lastEventId = await feed.reload(listFilters());
   if (page.agent === null || feed.generation !== generation) return;
   if (lastEventId !== undefined) {
     stream.start(lastEventId);
@@ -213,21 +226,23 @@ async function reloadList({ throttle = false, attempt = 0 } = {}) {
   }
 }
 
+// ---- the filter controls ------------------------------------------------------------------
+
 function syncControls() {
   const select = byId("filter-customer");
-  const wanted = page.filters.customer_id;
+  const wanted = nav.filters.customer_id;
   if (wanted && ![...select.options].some((option) => option.value === wanted)) {
     // Until the customer list arrives, the bookmarked choice still shows.
     select.append(el("option", { value: wanted, text: `Customer #${wanted}` }));
   }
-  select.value = page.filters.customer_id;
-  byId("filter-from").value = page.filters.date_from;
-  byId("filter-to").value = page.filters.date_to;
+  select.value = nav.filters.customer_id;
+  byId("filter-from").value = nav.filters.date_from;
+  byId("filter-to").value = nav.filters.date_to;
   updateExportLink();
 }
 
 function updateExportLink() {
-  byId("export-link").href = `/api/v1/agent/cash-out/activity/export?${apiParams(page.filters)}`;
+  byId("export-link").href = `/api/v1/agent/cash-out/activity/export?${apiParams(listFilters())}`;
 }
 
 function applyFilters(filters, { push = true } = {}) {
@@ -236,17 +251,14 @@ function applyFilters(filters, { push = true } = {}) {
   note.textContent = problem ?? "";
   show(note, Boolean(problem));
   if (problem) return;
-  page.filters = filters;
-  const url = location.pathname + pageQuery(filters);
-  if (push) history.pushState(null, "", url);
-  else history.replaceState(null, "", url);
+  nav.setFilters(filters, { push });
   syncControls();
   reloadList();
 }
 
 function filtersFromControls() {
   return {
-    ...page.filters,
+    ...nav.filters,
     customer_id: byId("filter-customer").value,
     date_from: byId("filter-from").value,
     date_to: byId("filter-to").value,
@@ -261,16 +273,7 @@ filterForm.addEventListener("submit", (event) => {
 });
 filterForm.addEventListener("reset", (event) => {
   event.preventDefault();
-  applyFilters({ ...page.filters, customer_id: "", date_from: "", date_to: "" });
-});
-
-window.addEventListener("popstate", () => {
-  if (page.agent === null) return;
-  const previousPeriod = page.filters.period;
-  page.filters = readFilters(location.search);
-  syncControls();
-  if (page.filters.period !== previousPeriod) summary.select(page.filters.period);
-  reloadList();
+  applyFilters({ ...nav.filters, customer_id: "", date_from: "", date_to: "" });
 });
 
 boot();

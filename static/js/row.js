@@ -1,15 +1,17 @@
 // One cash-out as a table row (a card on phones: the CSS uses each cell's data-label).
 
 import { el } from "./dom.js";
-import { exactTime, reasonLabel, relativeTime } from "./format.js";
+import { customerName, exactTime, NO_SELECTION, reasonLabel, relativeTime } from "./format.js";
+import { customerHref } from "./filters.js";
 import { formatCents, formatMoney, kindOf, toCents } from "./money.js";
 
 const PL_WORDS = { gain: "gain", loss: "loss", zero: "break-even" };
 const PL_ICONS = { gain: "▲", loss: "▼", zero: "●" };
 
 // Profit/loss told three ways: sign, icon and (for screen readers) a word; colour is extra.
+// Takes the API's decimal string, or cents as a BigInt.
 export function plValue(text) {
-  const cents = toCents(text);
+  const cents = typeof text === "bigint" ? text : toCents(text);
   const kind = kindOf(cents);
   return el(
     "span",
@@ -49,9 +51,14 @@ export function renderRow(item) {
     // Explicit roles keep the table's meaning when phones lay rows out as cards.
     { class: "row", role: "row", "data-bet-id": item.bet_id },
     el("td", { class: "cell-time", "data-label": "Time" }, timeElement(item.settled_at)),
-    el("td", { class: "cell-customer", "data-label": "Customer", text: item.customer_username }),
+    el("td", { class: "cell-customer", "data-label": "Customer" },
+      el("a", {
+        class: "customer-link",
+        href: customerHref(item.customer_id),
+        text: customerName(item.customer_username, item.customer_id),
+      })),
     el("td", { class: "cell-selection", "data-label": "Selection", title: item.selection },
-      el("span", { class: "selection-text", text: item.selection })),
+      el("span", { class: "selection-text", text: item.selection ?? NO_SELECTION })),
     el("td", { class: "num cell-stake", "data-label": "Stake", text: formatMoney(item.stake) }),
     el("td", {
       class: "num cell-amount",

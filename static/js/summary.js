@@ -2,7 +2,8 @@
 
 import { api } from "./api.js";
 import { byId, el, show } from "./dom.js";
-import { exactTime, plural } from "./format.js";
+import { customerName, exactTime, plural } from "./format.js";
+import { customerHref } from "./filters.js";
 import { formatMoney } from "./money.js";
 import { plValue } from "./row.js";
 
@@ -125,7 +126,11 @@ function topCustomer(customer) {
   return el(
     "li",
     { class: "top-customer", "data-customer-id": customer.customer_id },
-    el("span", { class: "top-name", text: customer.customer_username }),
+    el("a", {
+      class: "top-name customer-link",
+      href: customerHref(customer.customer_id),
+      text: customerName(customer.customer_username, customer.customer_id),
+    }),
     el("span", { class: "top-count muted", text: count }),
     el("span", { class: "top-amount" }, hiddenLabel("Cash-out amount "),
       formatMoney(customer.total_cash_out_amount)),

@@ -3,7 +3,7 @@
 
 import { byId, el } from "./dom.js";
 import { formatCents, kindOf, toCents } from "./money.js";
-import { plural, reasonLabel } from "./format.js";
+import { customerName, plural, reasonLabel } from "./format.js";
 
 const GROUP_MS = 300;
 const SHOW_MS = 6000;
@@ -41,7 +41,7 @@ export class Toaster {
       const [item] = items;
       const reason =
         reasonLabel(item.cash_out_trigger_reason) ?? (item.is_auto_cash_out ? "Auto" : "Manual");
-      title = `New cash-out: ${item.customer_username}`;
+      title = `New cash-out: ${customerName(item.customer_username, item.customer_id)}`;
       detail = `${plText} · ${item.is_auto_cash_out ? `Auto, ${reason}` : reason}`;
     } else {
       title = `${plural(items.length, "new cash-out", "new cash-outs")}`;

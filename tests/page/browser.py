@@ -129,3 +129,11 @@ def seed_a_busy_day(db: psycopg.Connection, agent_id: int) -> None:
             selection="Arsenal v Chelsea — Arsenal to win and both teams to score "
             * (40 if i == 1 else 1),
         )
+
+
+def no_horizontal_overflow(page: Page) -> bool:
+    return bool(
+        page.evaluate(
+            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+        )
+    )

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests import factories
 from tests.page.browser import (
@@ -17,17 +17,10 @@ from tests.page.browser import (
     LIVE_TIMEOUT_MS,
     PHONE,
     Tab,
+    no_horizontal_overflow,
     rows,
     seed_a_busy_day,
 )
-
-
-def no_horizontal_overflow(page: Page) -> bool:
-    return bool(
-        page.evaluate(
-            "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-        )
-    )
 
 
 def test_phone_width_uses_cards_without_horizontal_scrolling(
