@@ -367,11 +367,11 @@ def test_screenshots_of_the_chart_and_the_drill_down(
     """The demo's own data (app.demo.seed); `UPDATE_SCREENSHOT=1` copies them to docs/."""
     demo = seed(database_url, Queries.load())
     db.execute(  # the tabs sign in with the test password
-        "update agents set password_hash = %s where id = %s",
+        "update cashout_feed.credentials set password_hash = %s where agent_id = %s",
         (factories.password_hash(), demo.agent_id),
     )
     busiest = db.execute(
-        "select customer_id from cash_out_feed where agent_id = %s"
+        "select customer_id from cashout_feed.cash_outs where agent_id = %s"
         " group by 1 order by count(*) desc, 1 limit 1",
         (demo.agent_id,),
     ).fetchone()
