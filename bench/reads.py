@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 
+from app.db.pool import SESSION_SETUP
 from app.db.queries import Queries
 from app.security import token_hash
 from bench.database import APP_NAME
@@ -125,7 +126,7 @@ async def sql_run(
 
     try:
         for conn in conns:
-            await conn.execute("set time zone 'UTC'; set plan_cache_mode = force_custom_plan")
+            await conn.execute(SESSION_SETUP)
         return await _load([call_for(c) for c in conns], requests, budget_s)
     finally:
         for c in conns:

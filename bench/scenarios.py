@@ -6,12 +6,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from app.db.queries import Queries
+from app.filters import parse_day_range
 
 ACTIVITY = "/api/v1/agent/cash-out/activity"
 EXPORT = "/api/v1/agent/cash-out/activity/export"
 SUMMARY = "/api/v1/agent/cash-out/summary"
+DAILY = "/api/v1/agent/cash-out/daily"
 
 # The floor: for each kind of request, the named queries the app runs, in its
 # order (one request = all of them, each a round trip): the sign-in check, then
@@ -25,6 +28,9 @@ APP_QUERIES: dict[str, tuple[str, ...]] = {
         "activity_page",
     ),
     "summary": ("agent_summary_with_top",),
+    "summary_customer": ("agent_customer_exists", "customer_summary_with_top"),
+    "daily": ("daily_series",),
+    "daily_customer": ("agent_customer_exists", "daily_series_customer"),
     "export": ("activity_items",),
 }
 SIGN_IN_QUERY = "session_agent"
@@ -71,6 +77,33 @@ def _activity(case: AgentCase, name: str, query: dict[str, Any], **values: Any) 
     return Scenario(name, kind, path, _params(case.agent_id, **values))
 
 
+def _daily(case: AgentCase, days: int, zone: str, customer_id: int | None = None) -> Scenario:
+    """The chart's series: `days` calendar days in `zone` ending on the anchor's day."""
+    last = case.anchor.astimezone(ZoneInfo(zone)).date()
+    first = last - timedelta(days=days - 1)
+    query: dict[str, Any] = {
+        "date_from": first.isoformat(),
+        "date_to": last.isoformat(),
+        "tz": zone,
+    }
+    span = parse_day_range(query["date_from"], query["date_to"], zone)
+    params = _params(
+        case.agent_id,
+        customer_id=customer_id,
+        date_from=span.starts[0],
+        date_to_excl=span.starts[-1],
+        days=span.days,
+        day_starts=list(span.starts),
+    )
+    params["date_from"] = span.first  # the series' first day (settled_from is the instant)
+    name = f"daily_{days}d_{zone.split('/')[-1].lower()}"
+    if customer_id is not None:
+        query["customer_id"] = customer_id
+        name += "_customer"
+    kind = "daily" if customer_id is None else "daily_customer"
+    return Scenario(name, kind, f"{DAILY}?{urlencode(query)}", params)
+
+
 def scenarios(case: AgentCase, token_hash: bytes) -> list[Scenario]:
     out = _scenarios(case)
     for scenario in out:
@@ -107,6 +140,19 @@ def _scenarios(case: AgentCase) -> list[Scenario]:
         out.append(
             Scenario(f"summary_{period}", "summary", path, _params(case.agent_id, period=period))
         )
+    # The drill-down: one customer's summary and daily chart.
+    customer = {"customer_id": case.customer_id}
+    out.append(
+        Scenario(
+            "summary_30d_customer",
+            "summary_customer",
+            f"{SUMMARY}?{urlencode({'period': '30d', **customer})}",
+            _params(case.agent_id, period="30d", **customer),
+        )
+    )
+    for days, zone in ((30, "UTC"), (90, "Europe/London"), (90, "Asia/Kolkata")):
+        out.append(_daily(case, days, zone))
+    out.append(_daily(case, 30, "Europe/London", customer_id=case.customer_id))
     out.append(Scenario("export_all", "export", EXPORT, _params(case.agent_id, limit=None)))
     return out
 

@@ -19,14 +19,16 @@ from app.config import Settings
 CHECK_AFTER_IDLE_SECONDS = 0.5
 
 
+# Every app connection's session: timestamps leave the database in UTC;
+# generic plans for the optional filters (``%(x)s is null or ...``) would be
+# poor, so always plan per value; no JIT, whose compiling costs tens of
+# milliseconds, more than any of these queries runs. (The benchmark's bare-SQL
+# floor uses the same.)
+SESSION_SETUP = "set time zone 'UTC'; set plan_cache_mode = force_custom_plan; set jit = off"
+
+
 async def _configure(conn: AsyncConnection) -> None:
-    # Timestamps leave the database in UTC; generic plans for the optional
-    # filters (``%(x)s is null or ...``) would be poor, so always plan per value.
-    # No JIT: compiling a query costs tens of milliseconds, more than any of
-    # these queries runs.
-    await conn.execute(
-        "set time zone 'UTC'; set plan_cache_mode = force_custom_plan; set jit = off"
-    )
+    await conn.execute(SESSION_SETUP)
 
 
 class _IdleCheck:
