@@ -138,16 +138,14 @@ create index hourly_totals_idx on hourly_totals (agent_id, hour)
 -- New delta rows are of recent hours: their entries land on the same few pages.
 create index hourly_totals_unmerged_idx on hourly_totals (hour) where not merged;
 
--- The bets a platform transaction changed that matter to us, until that
--- transaction commits (sql/schema/write_path.sql). Unlogged: a row lives only
--- inside its own transaction, which a crash aborts anyway.
+-- The bets a bulk statement changed that matter to us, beyond the few
+-- hundred a transaction stages in a setting, until that transaction commits
+-- (sql/schema/10_write_path.sql). Unlogged: a row lives only inside its own
+-- transaction, which a crash aborts anyway.
 create unlogged table pending (
-    xid    xid8 not null,
-    bet_id bigint not null,
+    xid      xid8 not null,
+    bet_id   bigint not null,
     -- This change made the bet cashed out: a live event.
-    is_event boolean not null,
-    -- The transaction's first staged row: the one whose deferred trigger
-    -- does the work at commit.
-    first  boolean not null
+    is_event boolean not null
 );
 create index pending_xid_idx on pending (xid);

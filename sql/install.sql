@@ -126,14 +126,24 @@ drop trigger if exists cashout_feed_stage_update on bets;
 drop trigger if exists cashout_feed_stage_delete on bets;
 drop trigger if exists cashout_feed_truncate on bets;
 drop trigger if exists cashout_feed_customer_moved on users;
+drop trigger if exists cashout_feed_flush_insert on bets;
+drop trigger if exists cashout_feed_flush_update on bets;
+drop trigger if exists cashout_feed_flush_delete on bets;
 
 -- name: remove_functions
--- Before yoyo drops the tables: the functions use their row types.
-drop trigger if exists flush on cashout_feed.pending;
+-- Before yoyo drops the tables: the functions use their row types (and any
+-- trigger of ours on our own tables uses the functions).
 do $$
 declare
     f regprocedure;
+    t record;
 begin
+    for t in select tg.tgname, tg.tgrelid::regclass as rel from pg_trigger tg
+             join pg_class c on c.oid = tg.tgrelid
+             where c.relnamespace = to_regnamespace('cashout_feed') and not tg.tgisinternal
+    loop
+        execute format('drop trigger %I on %s', t.tgname, t.rel);
+    end loop;
     for f in select p.oid::regprocedure from pg_proc p
              where p.pronamespace = to_regnamespace('cashout_feed')
     loop

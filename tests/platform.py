@@ -21,8 +21,11 @@ _CATALOG = {
     " from information_schema.columns c join information_schema.tables t"
     " using (table_schema, table_name)"
     " where c.table_schema = 'public' and t.table_type = 'BASE TABLE' order by 1, 2",
+    # Constraint triggers (contype t) are the app's commit-time triggers: they
+    # constrain nothing and are compared with the triggers.
     "constraints": "select conrelid::regclass::text, conname, pg_get_constraintdef(oid)"
-    " from pg_constraint where connamespace = 'public'::regnamespace order by 1, 2",
+    " from pg_constraint where connamespace = 'public'::regnamespace and contype <> 't'"
+    " order by 1, 2",
     "indexes": "select indexrelid::regclass::text, pg_get_indexdef(indexrelid)"
     " from pg_index i join pg_class c on c.oid = i.indrelid"
     " where c.relnamespace = 'public'::regnamespace order by 1",

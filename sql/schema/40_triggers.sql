@@ -38,11 +38,34 @@ create or replace trigger cashout_feed_customer_moved
     for each row when (old.agent_id is distinct from new.agent_id)
     execute function cashout_feed.customer_moved();
 
--- Constraint triggers cannot be replaced in place; this one is on our own
--- table, so dropping it locks nothing of the platform's.
-drop trigger if exists flush on cashout_feed.pending;
-create constraint trigger flush
-    after insert on cashout_feed.pending
+-- The commit-time work: deferred constraint triggers on the same rows as the
+-- staging ones. The first to fire at COMMIT does the transaction's work; the
+-- others find nothing staged. Constraint triggers cannot be replaced in
+-- place: drop and create, in the one transaction this file is applied in.
+drop trigger if exists cashout_feed_flush_insert on bets;
+create constraint trigger cashout_feed_flush_insert
+    after insert on bets
     deferrable initially deferred
-    for each row when (new.first)
+    for each row when (new.status = 'cashed_out')
+    execute function cashout_feed.flush();
+
+drop trigger if exists cashout_feed_flush_update on bets;
+create constraint trigger cashout_feed_flush_update
+    after update on bets
+    deferrable initially deferred
+    for each row when (
+        (old.status = 'cashed_out' or new.status = 'cashed_out')
+        and (old.status, old.user_id, old.stake, old.cash_out_amount, old.is_auto_cash_out,
+             old.settled_at)
+            is distinct from
+            (new.status, new.user_id, new.stake, new.cash_out_amount, new.is_auto_cash_out,
+             new.settled_at)
+    )
+    execute function cashout_feed.flush();
+
+drop trigger if exists cashout_feed_flush_delete on bets;
+create constraint trigger cashout_feed_flush_delete
+    after delete on bets
+    deferrable initially deferred
+    for each row when (old.status = 'cashed_out')
     execute function cashout_feed.flush();
