@@ -400,7 +400,7 @@ create or replace function cashout_feed.merge_totals(max_buckets integer)
 returns integer
 language plpgsql as $$
 declare
-    merged integer;
+    done integer;
 begin
     with buckets as (
         select distinct agent_id, hour from cashout_feed.hourly_totals
@@ -419,7 +419,7 @@ begin
         having sum(cash_outs) <> 0 or sum(ratio_count) <> 0 or sum(stake) <> 0
             or sum(cash_out_amount) <> 0
     )
-    select count(*) into merged from buckets;
-    return merged;
+    select count(*) into done from buckets;
+    return done;
 end
 $$;
