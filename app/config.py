@@ -58,6 +58,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_window: Minutes = timedelta(minutes=15)
     login_username_limit: Count = 10
     login_address_limit: Count = 50
+    login_device_limit: Count = 20
     trusted_origins: tuple[str, ...] = ()
     # SPEC: a ping at least every 15 s.
     stream_ping_seconds: Annotated[float, Meta(gt=0, le=15)] = 15.0

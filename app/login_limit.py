@@ -13,7 +13,13 @@ from psycopg import AsyncConnection
 from app.config import Settings
 from app.db.queries import Queries
 
-QUERIES = ("login_attempt_count", "login_attempt_succeeded", "login_attempts_prune")
+QUERIES = (
+    "login_attempt_count",
+    "login_attempt_count_device",
+    "login_attempt_succeeded",
+    "login_device_succeeded",
+    "login_attempts_prune",
+)
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:
@@ -40,21 +46,34 @@ def username_key(username: str) -> str:
 
 
 async def count_attempt(
-    conn: AsyncConnection, queries: Queries, settings: Settings, username: str, address: str
+    conn: AsyncConnection,
+    queries: Queries,
+    settings: Settings,
+    username: str,
+    address: str,
+    device: str | None = None,
 ) -> None:
-    """Count one sign-in attempt; 429 with Retry-After if either limit is exceeded."""
+    """Count one sign-in attempt; 429 with Retry-After if a limit is exceeded.
+
+    ``device``: the id of a valid device cookie for this username. Such an
+    attempt counts against that device alone (app/device_cookie.py); any other
+    counts against the username and the client address, as a stranger's.
+    """
     params = {
         "username": username_key(username),
         "address": address,
+        "device": device,
         "window": settings.login_window,
     }
-    cur = await conn.execute(queries["login_attempt_count"], params)
+    query = "login_attempt_count" if device is None else "login_attempt_count_device"
+    cur = await conn.execute(queries[query], params)
     rows = await cur.fetchall()
     # Cheap when nothing is stale (an index probe): rows live one window at most.
     await conn.execute(queries["login_attempts_prune"], {"window": settings.login_window})
     limits = {
         "username": settings.login_username_limit,
         "address": settings.login_address_limit,
+        "device": settings.login_device_limit,
     }
     retry_after = max(
         (retry for scope, attempts, retry in rows if attempts > limits[scope]), default=None
@@ -67,8 +86,11 @@ async def count_attempt(
 
 
 async def attempt_succeeded(
-    conn: AsyncConnection, queries: Queries, username: str, address: str
+    conn: AsyncConnection, queries: Queries, username: str, address: str, device: str | None
 ) -> None:
+    if device is not None:
+        await conn.execute(queries["login_device_succeeded"], {"device": device})
+        return
     await conn.execute(
         queries["login_attempt_succeeded"],
         {"username": username_key(username), "address": address},

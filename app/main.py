@@ -10,7 +10,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
-from app import auth, login_limit
+from app import auth, device_cookie, login_limit
 from app.config import Settings
 from app.controllers import (
     activity,
@@ -41,6 +41,7 @@ from app.paths import STATIC_DIR
 from app.services import Runtime
 
 REQUIRED_QUERIES = (
+    *device_cookie.QUERIES,
     *maintenance.QUERIES,
     *auth.QUERIES,
     *auth_controller.QUERIES,

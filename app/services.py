@@ -22,6 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 from app.config import Settings
 from app.db.maintenance import merging_totals
 from app.db.queries import Queries
+from app.device_cookie import DeviceCookies
 from app.export.slots import ExportSlots
 from app.lifespan import database
 from app.live.hub import Hub
@@ -41,6 +42,7 @@ class Services:
     metrics: Metrics
     hub: Hub
     export_slots: ExportSlots
+    device_cookies: DeviceCookies
     # Besides the database itself, which /readyz always checks.
     readiness: Mapping[str, ReadinessCheck]
 
@@ -87,6 +89,7 @@ class Runtime:
                 metrics=self.metrics,
                 hub=hub,
                 export_slots=ExportSlots.for_pool(settings.pool_max_size),
+                device_cookies=DeviceCookies(pool, self.queries),
                 readiness={"listener": hub.readiness},
             )
             try:

@@ -53,10 +53,12 @@ create table sessions (
 create index sessions_agent_id_idx on sessions (agent_id);
 create index sessions_expires_at_idx on sessions (expires_at);
 
--- Sign-in attempts per username and per client address, for the login rate
--- limit: in the database so that it holds across workers, hosts and restarts.
+-- Sign-in attempts per username and per client address (strangers), and per
+-- device cookie (a browser that signed in as that agent before), for the
+-- login rate limit: in the database so that it holds across workers, hosts
+-- and restarts.
 create table login_attempts (
-    scope        text        not null check (scope in ('username', 'address')),
+    scope        text        not null check (scope in ('username', 'address', 'device')),
     key          text        not null check (length(key) <= 200),
     window_start timestamptz not null,
     attempts     integer     not null check (attempts >= 0),

@@ -15,6 +15,37 @@ returning scope, attempts,
           greatest(1, ceil(extract(epoch from window_start + %(window)s::interval - now())))::int
               as retry_after;
 
+-- name: login_attempt_count_device
+-- The same for an attempt that carries a valid device cookie for the username:
+-- counted against that device alone, not against the username or the address
+-- that strangers exhaust.
+insert into cashout_feed.login_attempts as a (scope, key, window_start, attempts)
+values ('device', %(device)s, now(), 1)
+on conflict (scope, key) do update
+set window_start = case when a.window_start <= now() - %(window)s::interval
+                        then now() else a.window_start end,
+    attempts = case when a.window_start <= now() - %(window)s::interval
+                    then 1 else least(a.attempts + 1, 1000000) end
+returning scope, attempts,
+          greatest(1, ceil(extract(epoch from window_start + %(window)s::interval - now())))::int
+              as retry_after;
+
+-- name: login_device_succeeded
+delete from cashout_feed.login_attempts where scope = 'device' and key = %(device)s;
+
+-- name: device_cookie_key
+-- The key device cookies are signed with: made once (by the first instance
+-- that needs it), then shared by every instance.
+with created as (
+    insert into cashout_feed.keys (name, key) values ('device_cookie', %(candidate)s)
+    on conflict (name) do nothing
+    returning key
+)
+select key from created
+union all
+select key from cashout_feed.keys where name = 'device_cookie'
+limit 1;
+
 -- name: login_attempt_succeeded
 -- A success clears the username's count and takes this attempt back off the
 -- address's, so colleagues behind one address are not locked out by sign-ins.

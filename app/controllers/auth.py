@@ -14,6 +14,8 @@ from psycopg.rows import class_row
 
 from app.auth import SESSION_COOKIE, request_token
 from app.config import Settings
+from app.device_cookie import DEVICE_COOKIE, DEVICE_COOKIE_PATH
+from app.device_cookie import LIFETIME as DEVICE_LIFETIME
 from app.errors import CrossSiteRequestRefused, DatabaseUnavailable, TooManySignInAttempts
 from app.login_limit import attempt_succeeded, client_address, count_attempt
 from app.schemas import Agent, AgentCredentials, LoginRequest, LoginResponse
@@ -43,7 +45,9 @@ class AuthController(Controller):
         summary="Sign in with username and password",
         description=(
             "Rate-limited per username and per client address: over the limit the answer"
-            " is 429 with Retry-After."
+            " is 429 with Retry-After. A browser that signed in as this username before"
+            " (its device cookie, set by a successful sign-in) is limited on its own instead,"
+            " so that others' failures cannot lock it out."
         ),
         raises=[NotAuthorizedException, TooManySignInAttempts, DatabaseUnavailable],
     )
@@ -55,9 +59,11 @@ class AuthController(Controller):
     ) -> Response[LoginResponse]:
         pool, queries, settings = services.pool, services.queries, services.settings
         address = client_address(request)
+        devices = services.device_cookies
+        device = await devices.device(request.cookies.get(DEVICE_COOKIE), data.username)
         async with pool.connection() as conn:
             # Counted before the password is checked: a refused attempt costs no hashing.
-            await count_attempt(conn, queries, settings, data.username, address)
+            await count_attempt(conn, queries, settings, data.username, address, device)
             cur = conn.cursor(row_factory=class_row(AgentCredentials))
             await cur.execute(queries["agent_credentials"], {"username": data.username})
             creds = await cur.fetchone()
@@ -69,7 +75,7 @@ class AuthController(Controller):
 
         token = new_token()
         async with pool.connection() as conn:
-            await attempt_succeeded(conn, queries, data.username, address)
+            await attempt_succeeded(conn, queries, data.username, address, device)
             cur2 = await conn.execute(
                 queries["session_create"],
                 {
@@ -86,16 +92,26 @@ class AuthController(Controller):
             expires_at=expires_at,
             agent=Agent(id=creds.id, username=creds.username, display_name=creds.display_name),
         )
-        cookie = Cookie(
+        secure = _secure_cookie(request, settings)
+        session = Cookie(
             key=SESSION_COOKIE,
             value=token,
             path="/",
             httponly=True,
             samesite="strict",
-            secure=_secure_cookie(request, settings),
+            secure=secure,
             max_age=int(settings.session_ttl.total_seconds()),
         )
-        return Response(body, cookies=[cookie])
+        trusted = Cookie(
+            key=DEVICE_COOKIE,
+            value=await devices.issue(data.username),
+            path=DEVICE_COOKIE_PATH,
+            httponly=True,
+            samesite="strict",
+            secure=secure,
+            max_age=int(DEVICE_LIFETIME.total_seconds()),
+        )
+        return Response(body, cookies=[session, trusted])
 
     @post(
         "/logout",
