@@ -25,6 +25,7 @@ from app.controllers import (
     summary,
 )
 from app.controllers import auth as auth_controller
+from app.db import pool
 from app.db.queries import Queries
 from app.errors import EXCEPTION_HANDLERS
 from app.gc_tuning import gc_lifespan
@@ -39,6 +40,7 @@ from app.paths import STATIC_DIR
 from app.services import Runtime
 
 REQUIRED_QUERIES = (
+    *pool.QUERIES,
     *auth.QUERIES,
     *auth_controller.QUERIES,
     *health.QUERIES,

@@ -73,7 +73,7 @@ class Runtime:
     @asynccontextmanager
     async def lifespan(self, app: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            settings, pool = await stack.enter_async_context(database(self.settings))
+            settings, pool = await stack.enter_async_context(database(self.settings, self.queries))
             assert settings.database_url is not None
             hub = await stack.enter_async_context(
                 running_hub(settings.database_url, self.queries, settings, self.metrics)

@@ -23,7 +23,6 @@ QUERIES = (
     "stream_last_seqs",
     "stream_events_after",
     "stream_snapshot",
-    "stream_session_setup",
     "ping",
 )
 
