@@ -25,7 +25,7 @@ APP_QUERIES: dict[str, tuple[str, ...]] = {
         "activity_page",
     ),
     "summary": ("agent_summary_with_top",),
-    "export": ("activity_items",),
+    "export": ("activity_items_after",),
 }
 SIGN_IN_QUERY = "session_agent"
 
