@@ -127,14 +127,24 @@ async def next_cash_outs(sse: SSE, count: int) -> list[tuple[int, int]]:
     return [(int(m.id or "0"), m.json()["bet_id"]) for m in await sse.events(count, timeout=20)]
 
 
+@pytest.mark.parametrize(
+    "lock_timeout,statement_timeout",
+    [
+        # The listener's reads give up on the lock.
+        (LOCK_TIMEOUT, 2.0),
+        # They run into the statement timeout instead. The listener's idle
+        # waits (5 s each) are no statements: a 0.5 s timeout must not end them.
+        (30.0, 0.5),
+    ],
+    ids=["lock-timeout", "statement-timeout"],
+)
 async def test_streams_ping_through_a_lock_then_deliver_what_was_made_meanwhile(
-    database_url, db, agent, book, start_server
+    database_url, db, agent, book, start_server, lock_timeout, statement_timeout
 ):
     settings = Settings(
         database_url=database_url,
-        db_lock_timeout=LOCK_TIMEOUT,
-        # Idle waits of the listener (5 s each) are not statements: this must not end them.
-        db_statement_timeout=2,
+        db_lock_timeout=lock_timeout,
+        db_statement_timeout=statement_timeout,
         stream_ping_seconds=0.3,
     )
     server = start_server(settings)
