@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -45,6 +46,10 @@ class StoppablePostgres:
         """
         pid = int((self.pgdata / "postmaster.pid").read_text().split()[0])
         postmaster = psutil.Process(pid)
+        # Stopped, it forks no new backend between the count and the kill: a
+        # backend missed here would keep the old shared memory, and the
+        # restart would fail.
+        os.kill(pid, signal.SIGSTOP)
         family = [postmaster, *postmaster.children(recursive=True)]
         os.kill(pid, signal.SIGKILL)
         _, alive = psutil.wait_procs(family, timeout=timeout)
@@ -53,9 +58,12 @@ class StoppablePostgres:
 
     def start(self) -> None:
         # The same options pgserver starts it with: no TCP, the same socket directory.
-        self._pg_ctl(
-            "-w", "-o", f'-h "" -k {self.socket_dir}', "-l", str(self.pgdata / "log"), "start"
-        )
+        log = self.pgdata / "log"
+        try:
+            self._pg_ctl("-w", "-o", f'-h "" -k {self.socket_dir}', "-l", str(log), "start")
+        except subprocess.CalledProcessError as exc:
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+            raise AssertionError(f"PostgreSQL did not start ({exc}); its log:\n{tail}") from None
 
     def running(self) -> bool:
         try:
