@@ -52,6 +52,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Seconds a request waits for a connection before its 503: below the SPEC's
     # 2 s, so that the 503 (the wait and the answer) arrives within it.
     db_timeout: Annotated[float, Meta(gt=0, le=60)] = 1.5
+    # A request's statement waits this long for a lock (a platform deploy's
+    # ALTER TABLE), then answers 503: with db_timeout, still a few seconds.
+    db_lock_timeout: Annotated[float, Meta(gt=0, le=60)] = 1.0
+    db_statement_timeout: Annotated[float, Meta(gt=0, le=600)] = 5.0
     cookie_secure: Literal["auto", "true", "false"] = "auto"
     log_level: LogLevel = "INFO"
     log_format: Literal["auto", "json", "text"] = "auto"

@@ -21,6 +21,11 @@ log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
 DATABASE_UNAVAILABLE = "The database is unavailable; try again in a few seconds."
+DATA_LOCKED = "The data is locked by another operation; try again in a few seconds."
+QUERY_TOO_LONG = (
+    "The database took too long to answer (the data may be locked or the database busy);"
+    " try again in a few seconds."
+)
 
 
 # The classes below are never raised: they document in OpenAPI (``raises=``)
@@ -83,6 +88,18 @@ def database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Res
     )
 
 
+def database_busy(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A statement hit CASHOUT_FEED_DB_LOCK_TIMEOUT or _STATEMENT_TIMEOUT."""
+    log.warning("database busy: %s: %s", type(exc).__name__, str(exc).strip())
+    locked = isinstance(exc, psycopg.errors.LockNotAvailable)
+    return Response(
+        {"status_code": 503, "detail": DATA_LOCKED if locked else QUERY_TOO_LONG, "extra": None},
+        status_code=503,
+        media_type=MediaType.JSON,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # The trace goes to the log (with the request id), never to the client.
     log.error("unexpected error: %s", type(exc).__name__, exc_info=exc)
@@ -97,5 +114,8 @@ EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
     500: unexpected_error,
     ValidationException: validation_error,
     psycopg.OperationalError: database_unavailable,
+    # Both are OperationalErrors too; the handler of the closest class wins.
+    psycopg.errors.LockNotAvailable: database_busy,
+    psycopg.errors.QueryCanceled: database_busy,
     PoolTimeout: database_unavailable,
 }

@@ -13,13 +13,16 @@ from app.config import Settings
 from app.db import migrate
 from app.db.embedded import EmbeddedPostgres
 from app.db.pool import create_pool
+from app.db.queries import Queries
 from app.security import verify_password
 
 log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
-async def database(settings: Settings) -> AsyncIterator[tuple[Settings, AsyncConnectionPool]]:
+async def database(
+    settings: Settings, queries: Queries
+) -> AsyncIterator[tuple[Settings, AsyncConnectionPool]]:
     """The settings with the database URL settled, and the open pool."""
     embedded: EmbeddedPostgres | None = None
     if settings.database_url is None:
@@ -29,7 +32,7 @@ async def database(settings: Settings) -> AsyncIterator[tuple[Settings, AsyncCon
         url = await anyio.to_thread.run_sync(embedded.start)
         await anyio.to_thread.run_sync(migrate.apply_all, url)
         settings = settings.with_database(url)
-    pool = create_pool(settings)
+    pool = create_pool(settings, queries)
     # Not waiting for the pool: the app starts even if the database is down
     # and /readyz says so until it is back.
     await pool.open(wait=False)

@@ -76,7 +76,7 @@ class Runtime:
     @asynccontextmanager
     async def lifespan(self, app: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            settings, pool = await stack.enter_async_context(database(self.settings))
+            settings, pool = await stack.enter_async_context(database(self.settings, self.queries))
             assert settings.database_url is not None
             await stack.enter_async_context(merging_totals(pool, self.queries))
             hub = await stack.enter_async_context(

@@ -11,8 +11,10 @@ from typing import Any
 
 import psycopg
 
-from app.db.pool import SESSION_SETUP
+from app.config import Settings
+from app.db.pool import configure
 from app.db.queries import Queries
+from app.export.rows import BATCH_ROWS, next_chunk, read_chunk, timeouts
 from app.security import token_hash
 from bench.database import APP_NAME
 from bench.http import Connection
@@ -95,28 +97,26 @@ async def sql_run(
         for _ in range(concurrency)
     ]
     names = floor_queries(queries)[scenario.kind]
-    if "begin_snapshot" in names:
-        split = names.index("begin_snapshot")
-    else:  # one statement needs no transaction, but a named cursor does
-        split = 0 if scenario.kind == "export" else len(names)
+    split = names.index("begin_snapshot") if "begin_snapshot" in names else len(names)
     before, inside = names[:split], names[split:]
+    export_limits = timeouts(Settings())
 
     def call_for(conn: psycopg.AsyncConnection[Any]) -> Call:
         async def call() -> None:
             await (await conn.execute(queries[SIGN_IN_QUERY], scenario.params)).fetchall()
+            if scenario.kind == "export":
+                # As the export does: keyset chunks, each in a transaction of its own.
+                params = {**scenario.params, "after_settled_at": None, "after_bet_id": None}
+                params["limit"] = BATCH_ROWS
+                while next_chunk(params, await read_chunk(conn, queries, params, export_limits)):
+                    pass
+                return
             # Checks the app makes before its snapshot transaction run outside it.
             for name in before:
                 await (await conn.execute(queries[name], scenario.params)).fetchall()
             if not inside:
                 return
             async with conn.transaction():
-                if scenario.kind == "export":
-                    # As the export does: a server-side cursor, fetched in batches.
-                    named = conn.cursor("bench_export")
-                    await named.execute(queries[inside[0]], scenario.params)
-                    async for _ in named:
-                        pass
-                    return
                 for name in inside:
                     cur = await conn.execute(queries[name], scenario.params)
                     if cur.description is not None:
@@ -126,7 +126,7 @@ async def sql_run(
 
     try:
         for conn in conns:
-            await conn.execute(SESSION_SETUP)
+            await configure(conn, queries, Settings())
         return await _load([call_for(c) for c in conns], requests, budget_s)
     finally:
         for c in conns:

@@ -31,7 +31,7 @@ APP_QUERIES: dict[str, tuple[str, ...]] = {
     "summary_customer": ("agent_customer_exists", "customer_summary_with_top"),
     "daily": ("daily_series",),
     "daily_customer": ("agent_customer_exists", "daily_series_customer"),
-    "export": ("activity_items",),
+    "export": ("activity_items_after",),
 }
 SIGN_IN_QUERY = "session_agent"
 

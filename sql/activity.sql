@@ -56,8 +56,14 @@ where agent_id = %(agent_id)s
   )
 order by settled_at desc, bet_id desc;
 
--- name: activity_items
--- Every matching row in list order, streamed by the CSV export (limit null).
+-- name: activity_items_after
+-- One chunk of the CSV export: the next matching rows in list order after
+-- the last row of the previous chunk (null for the first). (settled_at,
+-- bet_id) is unique and the order is strictly by it, so chunk after chunk
+-- walks the list without a row twice, each chunk in a short transaction of
+-- its own (no snapshot is held for the length of a download). The keyset
+-- condition is an index condition of cash_out_feed_agent_idx (and of
+-- cash_out_feed_customer_idx with a customer).
 select event_id, bet_id, customer_id, customer_username, selection, stake,
        cash_out_amount, profit_loss, return_ratio, is_auto_cash_out,
        cash_out_trigger_reason, placed_at, settled_at
@@ -66,13 +72,12 @@ where agent_id = %(agent_id)s
   and (%(customer_id)s::bigint is null or customer_id = %(customer_id)s)
   and (%(settled_from)s::timestamptz is null or settled_at >= %(settled_from)s)
   and (%(settled_before)s::timestamptz is null or settled_at < %(settled_before)s)
+  and (%(after_settled_at)s::timestamptz is null
+       or (settled_at, bet_id) < (%(after_settled_at)s::timestamptz, %(after_bet_id)s::bigint))
 order by settled_at desc, bet_id desc
-limit %(limit)s offset %(offset)s;
+limit %(limit)s;
 
 -- name: export_timeouts
--- For the export's transaction only (set_config(..., true) is SET LOCAL): a
--- fetch that runs too long, or a client that stops reading for too long while
--- the transaction sits open (holding its snapshot back from vacuum), ends it.
--- Values are milliseconds, as text.
-select set_config('statement_timeout', %(statement_timeout_ms)s, true),
-       set_config('idle_in_transaction_session_timeout', %(idle_timeout_ms)s, true);
+-- For one chunk's transaction only (set_config(..., true) is SET LOCAL): the
+-- export's own, longer statement timeout. Milliseconds, as text.
+select set_config('statement_timeout', %(statement_timeout_ms)s, true);

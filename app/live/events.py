@@ -24,7 +24,6 @@ QUERIES = (
     "stream_events_behind",
     "stream_events_after",
     "stream_snapshot",
-    "stream_session_setup",
     "ping",
 )
 

@@ -16,10 +16,10 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import psycopg
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection, errors, sql
 
 from app.config import Settings
-from app.db.pool import connection_kwargs
+from app.db.pool import connection_kwargs, session_settings
 from app.db.queries import Queries
 from app.live import events
 from app.metrics import Metrics
@@ -36,6 +36,10 @@ FETCH_BATCH = 500
 # checked with a query.
 IDLE_CHECK_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 5.0
+# A read refused by a lock (CASHOUT_FEED_DB_LOCK_TIMEOUT) or the statement
+# timeout is tried again after this, on the same connection.
+BLOCKED_RETRY_SECONDS = 1.0
+APPLICATION_NAME = "cashout-feed-listener"
 
 
 class Listener:
@@ -49,7 +53,12 @@ class Listener:
         # Failed connection attempts since the listener was last connected.
         self.connect_failures = 0
         # Fan-out of one batch is synchronous: leave a stream room for two.
-        self._batch = max(1, min(FETCH_BATCH, settings.stream_queue_size // 2))
+        self._max_batch = max(1, min(FETCH_BATCH, settings.stream_queue_size // 2))
+        # Halved after a read that ran into the statement timeout, doubled
+        # back after each one that did not.
+        self._batch = self._max_batch
+        # Since when reads have been refused by a lock or a timeout (None: they are not).
+        self._blocked_since: float | None = None
         self._dirty: set[int] = set()
         self._wake = asyncio.Event()
         self.up = asyncio.Event()
@@ -69,7 +78,9 @@ class Listener:
             if delay:
                 await asyncio.sleep(delay)
             try:
-                conn = await AsyncConnection.connect(self._url, **connection_kwargs(self._settings))
+                conn = await AsyncConnection.connect(
+                    self._url, **connection_kwargs(self._settings, APPLICATION_NAME)
+                )
             except Exception as exc:  # whatever the cause: back off and retry
                 log.warning("listener cannot connect: %s", exc)
                 self.connect_failures += 1
@@ -81,7 +92,11 @@ class Listener:
             first, delay = False, 0.1
             self.connect_failures = 0
             try:
-                await conn.execute(self._queries["stream_session_setup"])
+                # The pool's limits: a read waiting on a lock fails after
+                # the lock timeout and is retried (below), never hangs.
+                await conn.execute(
+                    self._queries["connection_setup"], session_settings(self._settings)
+                )
                 # A new connection listens on nothing; every agent with a known
                 # position catches up from it once LISTEN is back.
                 self.listening.clear()
@@ -102,13 +117,47 @@ class Listener:
     async def _serve(self, conn: AsyncConnection[Any]) -> None:
         while not self._hub.stopping:
             self._wake.clear()
-            await self._sync_listens(conn)
-            self.connected = True
-            self.up.set()
-            more = await self._fetch(conn)
+            try:
+                await self._sync_listens(conn)
+                self.connected = True
+                self.up.set()
+                more = await self._fetch(conn)
+            except (errors.LockNotAvailable, errors.QueryCanceled) as exc:
+                await self._blocked(exc)
+                continue
+            self._unblocked()
             if more or self._wake.is_set():
                 continue
             await self._wait(conn)
+
+    async def _blocked(self, exc: psycopg.Error) -> None:
+        """A read was refused by a lock or a timeout: the connection is fine.
+
+        The agents it was for stay due and are read again after a pause; until
+        then their streams keep their pings (a separate timer) and lose nothing.
+        """
+        loop = asyncio.get_running_loop()
+        if self._blocked_since is None:
+            self._blocked_since = loop.time()
+            log.warning(
+                "listener read refused (%s: %s); retrying every %g s",
+                type(exc).__name__,
+                str(exc).strip(),
+                BLOCKED_RETRY_SECONDS,
+            )
+        if isinstance(exc, errors.QueryCanceled):
+            # Perhaps too much at once for the statement timeout: ask for less.
+            self._batch = max(1, self._batch // 2)
+        # A subscription change is served at once (a new agent's LISTEN needs no lock).
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), BLOCKED_RETRY_SECONDS)
+
+    def _unblocked(self) -> None:
+        self._batch = min(self._max_batch, self._batch * 2)
+        if self._blocked_since is not None:
+            waited = asyncio.get_running_loop().time() - self._blocked_since
+            self._blocked_since = None
+            log.info("listener reads resumed after %.1f s", waited)
 
     async def _sync_listens(self, conn: AsyncConnection[Any]) -> None:
         agents = self._hub.agents
@@ -139,7 +188,13 @@ class Listener:
         positions = {a: s.cursor for a, s in wanted.items() if s.cursor is not None}
         if not positions:
             return False
-        rows = await events.events_after(conn, self._queries, positions, self._batch)
+        batch = self._batch
+        try:
+            rows = await events.events_after(conn, self._queries, positions, batch)
+        except BaseException:
+            # Nothing was read: the agents stay due for the next attempt.
+            self._dirty.update(wanted)
+            raise
         counts: dict[int, int] = {}
         # No await from here on: cursor and fan-out change together, so a
         # stream that subscribes now sees each event either here or in its replay.
@@ -151,7 +206,7 @@ class Listener:
             agent.cursor = event.seq
             if event.frame is not None:
                 self._hub.fan_out(agent, event)
-        full = {a for a, n in counts.items() if n >= self._batch and a in agents}
+        full = {a for a, n in counts.items() if n >= batch and a in agents}
         self._dirty.update(full)
         return bool(full)
 

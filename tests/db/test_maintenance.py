@@ -32,7 +32,7 @@ async def test_merging_keeps_the_sums_and_leaves_one_row_per_bucket(db, database
     listed = db.execute("select count(*), sum(cash_out_amount) from cash_out_activity")
     expected = listed.fetchone()
 
-    pool = create_pool(Settings(database_url=database_url))
+    pool = create_pool(Settings(database_url=database_url), Queries.load())
     await pool.open()
     try:
         assert await merge_once(pool, Queries.load()) >= 1

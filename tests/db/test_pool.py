@@ -4,6 +4,7 @@ import psycopg
 import pytest
 
 from app.db.pool import KEEPALIVE_PARAMS, _IdleCheck, create_pool
+from app.db.queries import Queries
 
 
 async def _broken_connection(database_url: str, db: psycopg.Connection) -> psycopg.AsyncConnection:
@@ -39,7 +40,7 @@ async def test_a_connection_just_returned_is_handed_out_without_a_round_trip(dat
 
 
 async def test_pool_connections_carry_the_keepalive_settings(settings):
-    pool = create_pool(settings)
+    pool = create_pool(settings, Queries.load())
     await pool.open(wait=True)
     try:
         async with pool.connection() as conn:
