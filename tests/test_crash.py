@@ -156,7 +156,9 @@ async def test_a_postgres_crash_mid_stream_loses_and_duplicates_nothing(tmp_path
                 assert set(platform.committed) <= cashed_out
                 assert cashed_out <= set(platform.committed) | set(platform.interrupted)
                 assert {bet for _, bet in expected} == cashed_out
-                assert [seq for seq, _ in expected] == list(range(1, len(expected) + 1))
+                # Increasing, not consecutive: a crash skips sequence values.
+                seqs = [seq for seq, _ in expected]
+                assert seqs == sorted(set(seqs))
                 await wait_until_async(
                     lambda: all(len(f.received) >= len(expected) for f in followers), 60
                 )
