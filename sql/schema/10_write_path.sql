@@ -138,7 +138,6 @@ declare
     overflow  boolean := current_setting('cashout_feed.overflow', true) = 'y';
     bet_ids   bigint[];
     event_ids bigint[];
-    agents    bigint[];
     notified  bigint;
 begin
     if coalesce(staged, '') = '' and not overflow then
@@ -167,18 +166,20 @@ begin
     if bet_ids is null then
         return null;
     end if;
-    perform pg_advisory_xact_lock_shared(1667330923, b.bucket)
-    from (select distinct cashout_feed.bet_bucket(id) as bucket from unnest(bet_ids) id
-          order by 1) b;
-    if event_ids is not null then
-        -- The commit locks of the agents of the new events, in slot order,
-        -- before any id is taken.
-        select array_agg(distinct u.agent_id) into agents
+    -- The locks, in one fixed order: the buckets of the bets (shared, see
+    -- bet_bucket), then the commit locks of the new events' agents, in slot
+    -- order, before any id is taken. One statement; the locks are taken
+    -- row by row after the sort.
+    perform case when l.kind = 1 then pg_advisory_xact_lock_shared(1667330923, l.key)
+                 else pg_advisory_xact_lock(1667330920, l.key) end
+    from (
+        select distinct 1 as kind, cashout_feed.bet_bucket(id) as key from unnest(bet_ids) id
+        union
+        select 2, (u.agent_id % 1024)::integer
         from bets b join users u on u.id = b.user_id
-        where b.id = any(event_ids) and b.status = 'cashed_out';
-        perform pg_advisory_xact_lock(1667330920, s.slot)
-        from (select distinct (a % 1024)::integer as slot from unnest(agents) a order by 1) s;
-    end if;
+        where b.id = any(event_ids) and b.status = 'cashed_out'
+        order by 1, 2
+    ) l;
 
     if event_ids is not null and cardinality(event_ids) = cardinality(bet_ids) then
         -- Every bet staged became a cash-out in this transaction: a bet that
