@@ -126,6 +126,14 @@ def empty_db(pg_server: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def created_database_url(empty_db: str) -> str:
+    """A database whose platform tables the app created itself (exactly as SPEC §3 lists
+    them), whatever CASHOUT_FEED_TEST_PLATFORM says."""
+    migrate.apply_all(empty_db)
+    return empty_db
+
+
+@pytest.fixture
 def db(database_url: str) -> Iterator[psycopg.Connection]:
     """An autocommit connection to the test's database: every statement commits."""
     with psycopg.connect(database_url, autocommit=True) as conn:

@@ -160,3 +160,14 @@ def bulk_cash_outs(conn: psycopg.Connection, agent_id: int, count: int) -> list[
         {"customers": customers, "count": count},
     )
     return customers
+
+
+def nullable(conn: psycopg.Connection, table: str, column: str) -> bool:
+    """Whether the platform's column may hold null in this database (SPEC §3 allows it
+    wherever it does not say not null; a platform's own tables may be stricter)."""
+    row = conn.execute(
+        "select is_nullable = 'YES' from information_schema.columns"
+        " where table_schema = current_schema() and table_name = %s and column_name = %s",
+        (table, column),
+    ).fetchone()
+    return bool(row and row[0])

@@ -141,7 +141,8 @@ async def test_a_postgres_crash_mid_stream_loses_and_duplicates_nothing(tmp_path
                 # What the database says happened, in stream order.
                 with pg.connect() as conn:
                     events = conn.execute(
-                        "select seq, bet_id from cashout_feed.events where agent_id = %s order by seq",
+                        "select seq, bet_id from cashout_feed.events where agent_id = %s"
+                        " order by seq",
                         (agent_id,),
                     ).fetchall()
                     cashed_out = {
