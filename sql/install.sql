@@ -117,6 +117,12 @@ select cashout_feed.backfill(%(after)s, %(upto)s);
 -- name: backfill_progress
 update cashout_feed.install set backfill_after = %(upto)s;
 
+-- name: backfill_agents
+select distinct agent_id from cashout_feed.cash_outs order by 1;
+
+-- name: rebuild_totals
+select cashout_feed.rebuild_totals(%(agent_id)s);
+
 -- name: backfill_finished
 update cashout_feed.install set backfill_done = true, backfill_after = null;
 

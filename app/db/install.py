@@ -40,6 +40,8 @@ QUERIES = (
     "short_lock_timeout",
     "backfill_batch",
     "backfill_progress",
+    "backfill_agents",
+    "rebuild_totals",
     "backfill_finished",
     "remove_triggers",
     "remove_views",
@@ -174,6 +176,9 @@ def backfill(conn: psycopg.Connection, queries: Queries) -> int:
 
         copied += _retrying_locks(batch, "copying earlier cash-outs")
         after = upto
+    # The rollup of everything copied, one agent per statement.
+    for (agent_id,) in conn.execute(queries["backfill_agents"]).fetchall():
+        conn.execute(queries["rebuild_totals"], {"agent_id": agent_id})
     conn.execute(queries["backfill_finished"])
     if copied:
         log.info("copied %d earlier cash-outs in %.1f s", copied, time.monotonic() - started)

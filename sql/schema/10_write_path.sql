@@ -354,7 +354,9 @@ $$;
 
 -- Cash-outs made before the install, copied one bucket of bet ids at a time
 -- (ids in (after_id, upto_id], within one bucket), under the bucket's lock
--- (see bet_bucket above). Rows the trigger copied meanwhile are left as they are.
+-- (see bet_bucket above). Rows the trigger copied meanwhile are left as they
+-- are. The rollup is rebuilt from the copy afterwards, agent by agent
+-- (rebuild_totals): one row per hour rather than a delta row per batch.
 create or replace function cashout_feed.backfill(after_id bigint, upto_id bigint)
 returns bigint
 language plpgsql set search_path from current as $$
@@ -362,36 +364,49 @@ declare
     added bigint;
 begin
     perform pg_advisory_xact_lock(1667330923, cashout_feed.bet_bucket(after_id + 1));
-    with inserted as (
-        insert into cashout_feed.cash_outs as f
-            (bet_id, agent_id, customer_id, settled_at, stake, cash_out_amount, ratio,
-             is_auto_cash_out)
-        select b.id, u.agent_id, b.user_id, b.settled_at, b.stake, b.cash_out_amount,
-               case when b.stake > 0 then b.cash_out_amount / b.stake end,
-               coalesce(b.is_auto_cash_out, false)
-        from bets b
-        join users u on u.id = b.user_id
-        where b.id > after_id and b.id <= upto_id
-          and b.status = 'cashed_out'
-          and b.cash_out_amount is not null
-          and b.settled_at is not null
-        on conflict (bet_id) do nothing
-        returning f.*
-    ),
-    deltas as (
-        insert into cashout_feed.hourly_totals
-            (agent_id, hour, cash_outs, auto_cash_outs, ratio_count, stake, cash_out_amount,
-             profit_loss, ratio_sum)
-        select i.agent_id, cashout_feed.hour_of(i.settled_at), count(*),
-               count(*) filter (where i.is_auto_cash_out), count(i.ratio),
-               coalesce(sum(i.stake), 0), sum(i.cash_out_amount),
-               coalesce(sum(i.cash_out_amount - i.stake), 0), coalesce(sum(i.ratio), 0)
-        from inserted i
-        group by 1, 2
-    )
-    select count(*) into added from inserted;
+    insert into cashout_feed.cash_outs as f
+        (bet_id, agent_id, customer_id, settled_at, stake, cash_out_amount, ratio,
+         is_auto_cash_out)
+    select b.id, u.agent_id, b.user_id, b.settled_at, b.stake, b.cash_out_amount,
+           case when b.stake > 0 then b.cash_out_amount / b.stake end,
+           coalesce(b.is_auto_cash_out, false)
+    from bets b
+    join users u on u.id = b.user_id
+    where b.id > after_id and b.id <= upto_id
+      and b.status = 'cashed_out'
+      and b.cash_out_amount is not null
+      and b.settled_at is not null
+    on conflict (bet_id) do nothing;
+    get diagnostics added = row_count;
     return added;
 end
+$$;
+
+-- One agent's rollup, rebuilt from its copy rows, merged. One statement, so
+-- one snapshot: a platform transaction that commits meanwhile either is in
+-- it (its delta rows are replaced with the sums they were part of) or is
+-- not (its delta rows stay, and apply to the copy as this statement saw it).
+-- No lock is needed: the platform's writes to the rollup are inserts.
+create or replace function cashout_feed.rebuild_totals(p_agent_id bigint)
+returns bigint
+language sql as $$
+    with dropped as (
+        delete from cashout_feed.hourly_totals where agent_id = p_agent_id
+    ),
+    rebuilt as (
+        insert into cashout_feed.hourly_totals
+            (agent_id, hour, cash_outs, auto_cash_outs, ratio_count, stake, cash_out_amount,
+             profit_loss, ratio_sum, merged)
+        select f.agent_id, cashout_feed.hour_of(f.settled_at), count(*),
+               count(*) filter (where f.is_auto_cash_out), count(f.ratio),
+               coalesce(sum(f.stake), 0), sum(f.cash_out_amount),
+               coalesce(sum(f.cash_out_amount - f.stake), 0), coalesce(sum(f.ratio), 0), true
+        from cashout_feed.cash_outs f
+        where f.agent_id = p_agent_id
+        group by 1, 2
+        returning 1
+    )
+    select count(*) from rebuilt
 $$;
 
 -- Merge each rollup bucket's rows into one (the app runs it in the
