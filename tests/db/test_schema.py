@@ -421,3 +421,25 @@ def test_ranked_customers_counts_the_window_customers(db):
         ).fetchall()
     assert [(a, p, n, n, n) for a, p, n in want] == got
     assert {a for a, *_ in got} <= set(agents) and len(got) > 0
+
+
+def test_top_customers_equal_the_views_first_ranks(db):
+    agents = _random_history(db, 17)
+    with db.transaction():  # one now() for both sides
+        for agent in agents:
+            for period, top in (("24h", 5), ("7d", 5), ("30d", 3), ("30d", 1)):
+                want = db.execute(
+                    "select customer_id, cash_out_count, total_cash_out_amount, net_profit_loss,"
+                    " rank, ranked_customers from agent_cash_out_top_customers"
+                    " where agent_id = %s and period = %s and rank <= %s order by rank",
+                    (agent, period, top),
+                ).fetchall()
+                got = db.execute(
+                    "select t.customer_id, t.cash_out_count, round(t.cash_out_amount, 2),"
+                    " round(t.profit_loss, 2), t.rank, t.ranked_customers"
+                    " from cash_out_summary_periods w,"
+                    " cashout_feed.top_customers(%s, w.window_start, w.window_end, %s) t"
+                    " where w.period = %s order by t.rank",
+                    (agent, top, period),
+                ).fetchall()
+                assert got == want, (agent, period, top)
