@@ -57,13 +57,16 @@ def _serve(url: str, host: str, port: int, workers: int, log_level: str) -> None
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     with database(settings) as url:
         if not args.no_migrate:
-            migrate.apply_all(url)
+            # A session of its own (an advisory lock, concurrent index builds):
+            # never through a transaction pooler.
+            migrate.apply_all(settings.database_listen_url or url)
         _serve(url, args.host, args.port, args.workers, settings.log_level)
     return 0
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     with database(settings) as url:
+        url = settings.database_listen_url or url  # as in cmd_serve
         if args.rollback:
             removed = migrate.rollback_all(url)
             print(f"removed the app ({removed} migration(s) rolled back)")

@@ -35,7 +35,7 @@ Hours = Annotated[timedelta, Unit(timedelta(hours=1), "_HOURS")]
 Minutes = Annotated[timedelta, Unit(timedelta(minutes=1), "_MINUTES")]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 # Read from these variables as they are; every other setting from CASHOUT_FEED_<NAME>.
-UNPREFIXED = frozenset({"database_url"})
+UNPREFIXED = frozenset({"database_url", "database_read_url", "database_listen_url"})
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,6 +45,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """
 
     database_url: str | None = None  # unset: the embedded PostgreSQL in data_dir
+    database_read_url: str | None = None  # unset: reads go to database_url
+    database_listen_url: str | None = None  # unset: database_url
+    # "transaction": database_url (and database_read_url) go through PgBouncer in transaction mode.
+    db_pooler: Literal["none", "transaction"] = "none"
+    replica_max_lag_seconds: Seconds = 5.0
     data_dir: Path = Path(".data")
     session_ttl: Hours = timedelta(hours=12)
     pool_min_size: Annotated[int, Meta(ge=1, le=1000)] = 1
@@ -80,6 +85,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise ConfigError(
                 f"{ENV_PREFIX}POOL_MIN_SIZE must not exceed {ENV_PREFIX}POOL_MAX_SIZE"
             )
+        if self.db_pooler == "transaction" and self.database_listen_url is None:
+            raise ConfigError(
+                f"{ENV_PREFIX}DB_POOLER=transaction needs DATABASE_LISTEN_URL, a direct"
+                " connection to the primary: LISTEN and migrations cannot go through a"
+                " transaction pooler"
+            )
         for origin in self.trusted_origins:
             if not origin.startswith(("http://", "https://")):
                 raise ConfigError(
@@ -103,6 +114,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def with_database(self, url: str) -> Settings:
         return msgspec.structs.replace(self, database_url=url)
 
+    @property
+    def direct_url(self) -> str | None:
+        """A session of its own on the primary: for LISTEN and migrations, never pooled."""
+        return self.database_listen_url or self.database_url
+
 
 def _unit(name: str) -> Unit | None:
     hint = get_type_hints(Settings, include_extras=True)[name]
@@ -120,7 +136,7 @@ def env_name(name: str) -> str:
 def _parse(name: str, value: str) -> Any:
     if name == "log_level":
         return value.upper()
-    if name == "cookie_secure":
+    if name in ("cookie_secure", "db_pooler"):
         return value.lower()
     if name == "trusted_origins":
         return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]

@@ -26,7 +26,7 @@ from app.controllers import (
     summary,
 )
 from app.controllers import auth as auth_controller
-from app.db import maintenance, pool
+from app.db import maintenance, pool, replica
 from app.db.queries import Queries
 from app.errors import EXCEPTION_HANDLERS
 from app.gc_tuning import gc_lifespan
@@ -44,6 +44,7 @@ REQUIRED_QUERIES = (
     *device_cookie.QUERIES,
     *maintenance.QUERIES,
     *pool.QUERIES,
+    *replica.QUERIES,
     *auth.QUERIES,
     *auth_controller.QUERIES,
     *health.QUERIES,

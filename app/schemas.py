@@ -55,6 +55,28 @@ class Health(msgspec.Struct):
     checks: dict[str, str] = msgspec.field(default_factory=dict)
 
 
+ReplicaStateName = Literal["unknown", "streaming", "lagging", "unavailable", "not a standby"]
+
+
+class ReplicaStatus(msgspec.Struct, frozen=True):
+    """The read replica as its last check (every second) found it."""
+
+    state: ReplicaStateName
+    reads_on: Literal["replica", "primary"]
+    # None until measured, or when unavailable.
+    lag_seconds: float | None
+    max_lag_seconds: float
+    problem: str | None = None
+
+
+class Readiness(msgspec.Struct, omit_defaults=True):
+    # "ok", "degraded" (serving; the replica is not used) or "unavailable".
+    status: str
+    checks: dict[str, str]
+    # Only when DATABASE_READ_URL is set.
+    replica: ReplicaStatus | None = None
+
+
 class ActivityItem(msgspec.Struct):
     """One cash-out, as in the activity list and the stream's ``data:`` line."""
 

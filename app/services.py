@@ -22,6 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 from app.config import Settings
 from app.db.maintenance import merging_totals
 from app.db.queries import Queries
+from app.db.replica import Reads, reading
 from app.device_cookie import DeviceCookies
 from app.export.slots import ExportSlots
 from app.lifespan import database
@@ -37,13 +38,18 @@ ReadinessCheck = Callable[[], str | None]
 @dataclass(frozen=True, slots=True)
 class Services:
     settings: Settings
+    # The primary's: sign-in, sessions, the rate limit, the stream's replay.
     pool: AsyncConnectionPool
+    # Where the list, totals, summary, series, export and customers read:
+    # the replica while it is usable, else ``pool``.
+    reads: Reads
     queries: Queries
     metrics: Metrics
     hub: Hub
     export_slots: ExportSlots
     device_cookies: DeviceCookies
-    # Besides the database itself, which /readyz always checks.
+    # Besides the database itself, which /readyz always checks, and the read
+    # replica, which it reports without failing (reads fall back).
     readiness: Mapping[str, ReadinessCheck]
 
 
@@ -77,14 +83,16 @@ class Runtime:
     async def lifespan(self, app: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             settings, pool = await stack.enter_async_context(database(self.settings, self.queries))
-            assert settings.database_url is not None
+            assert settings.direct_url is not None
             await stack.enter_async_context(merging_totals(pool, self.queries))
+            reads = await stack.enter_async_context(reading(settings, pool, self.queries))
             hub = await stack.enter_async_context(
-                running_hub(settings.database_url, self.queries, settings, self.metrics)
+                running_hub(settings.direct_url, self.queries, settings, self.metrics)
             )
             self._services = Services(
                 settings=settings,
                 pool=pool,
+                reads=reads,
                 queries=self.queries,
                 metrics=self.metrics,
                 hub=hub,

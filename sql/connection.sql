@@ -12,3 +12,13 @@ select set_config('TimeZone', 'UTC', false),
        set_config('jit', 'off', false),
        set_config('lock_timeout', %(lock_timeout_ms)s, false),
        set_config('statement_timeout', %(statement_timeout_ms)s, false);
+
+-- name: connection_setup_pooled
+-- The same through a transaction pooler (app/db/pool.py, PooledSetup): only
+-- the time zone, which the pooler carries from one server session to the
+-- next, and what the server session has of the rest (from the role's
+-- settings), in connection_setup's units.
+select set_config('TimeZone', 'UTC', false),
+       current_setting('jit'),
+       (select setting::bigint from pg_settings where name = 'lock_timeout'),
+       (select setting::bigint from pg_settings where name = 'statement_timeout');

@@ -81,7 +81,12 @@ async def provide_activity_filter(
 
 
 async def ensure_own_customer(services: Services, agent_id: int, customer_id: int) -> None:
-    """404 unless the customer is the agent's (the list's, summary's and series' rule)."""
+    """404 unless the customer is the agent's (the list's, summary's and series' rule).
+
+    Asked of the primary even when reads go to a replica: a client may have
+    learnt of a brand-new customer from the stream (read on the primary), and
+    a lagging replica would answer 404 for it. One lookup by primary key.
+    """
     async with services.pool.connection() as conn:
         cur = await conn.execute(
             services.queries["agent_customer_exists"],
@@ -124,8 +129,10 @@ class ActivityController(Controller):
     ) -> ActivityPage:
         params = {**activity_filter.params(), "limit": limit, "offset": offset}
         queries = services.queries
-        async with services.pool.connection() as conn, conn.transaction():
-            # One snapshot for the totals, the page and the stream position.
+        async with services.reads.connection() as conn, conn.transaction():
+            # One snapshot for the totals, the page and the stream position:
+            # on a lagging replica the position is as old as the rows, and the
+            # stream (replayed from the primary) brings everything after it.
             await conn.execute(queries["begin_snapshot"])
             totals = (
                 "activity_totals"

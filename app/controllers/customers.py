@@ -23,7 +23,7 @@ class CustomersController(Controller):
     )
     async def customers(self, agent: CurrentAgent, services: AppServices) -> CustomerList:
         queries = services.queries
-        async with services.pool.connection() as conn:
+        async with services.reads.connection() as conn:
             cur = conn.cursor(row_factory=class_row(Customer))
             await cur.execute(queries["agent_customers"], {"agent_id": agent.id})
             return CustomerList(items=await cur.fetchall())

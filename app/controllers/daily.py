@@ -76,7 +76,7 @@ class DailyController(Controller):
             "settled_from": days.starts[0],
             "settled_before": days.starts[-1],
         }
-        async with services.pool.connection() as conn:
+        async with services.reads.connection() as conn:
             cur = conn.cursor(row_factory=class_row(DailyItem))
             query = "daily_series" if customer_id is None else "daily_series_customer"
             await cur.execute(services.queries[query], params)

@@ -41,7 +41,7 @@ class ExportController(Controller):
         self, services: AppServices, activity_filter: NamedDependency[ActivityFilter]
     ) -> ASGIApp:
         rows = export_rows.csv_stream(
-            services.pool,
+            services.reads.connection,
             services.queries,
             activity_filter,
             services.export_slots,

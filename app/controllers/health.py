@@ -6,7 +6,7 @@ import anyio
 from litestar import Controller, Response, get
 from litestar.openapi import ResponseSpec
 
-from app.schemas import Health
+from app.schemas import Health, Readiness
 from app.services import AppServices
 
 QUERIES = ("ping",)
@@ -24,9 +24,12 @@ class HealthController(Controller):
     @get(
         "/readyz",
         summary="The database is reachable and the listener connected",
-        responses={503: ResponseSpec(data_container=Health, description="Not ready, and why")},
+        description="`checks` has one entry per connection: `database` (the primary's pool), "
+        "`replica` (only with a read replica) and `listener`. A replica that is down or too "
+        'far behind makes the status "degraded", still 200: reads then go to the primary.',
+        responses={503: ResponseSpec(data_container=Readiness, description="Not ready, and why")},
     )
-    async def readyz(self, services: AppServices) -> Response[Health]:
+    async def readyz(self, services: AppServices) -> Response[Readiness]:
         pool, queries, settings = services.pool, services.queries, services.settings
         checks: dict[str, str] = {}
         try:
@@ -36,11 +39,20 @@ class HealthController(Controller):
             checks["database"] = "ok"
         except Exception as exc:  # any failure means "not ready", with the reason
             checks["database"] = f"unavailable: {type(exc).__name__}"
+        reads = services.reads
+        replica_problem = reads.readiness() if reads.configured else None
+        if reads.configured:
+            checks["replica"] = replica_problem or "ok"
         for name, check in services.readiness.items():
             problem = check()
             checks[name] = "ok" if problem is None else problem
-        ready = all(value == "ok" for value in checks.values())
+        ready = all(value == "ok" for name, value in checks.items() if name != "replica")
+        status = "unavailable" if not ready else "degraded" if replica_problem else "ok"
         return Response(
-            Health(status="ok" if ready else "unavailable", checks=checks),
+            Readiness(
+                status=status,
+                checks=checks,
+                replica=reads.status if reads.configured else None,
+            ),
             status_code=200 if ready else 503,
         )

@@ -49,7 +49,7 @@ class SummaryController(Controller):
             await ensure_own_customer(services, agent.id, customer_id)
             params["customer_id"] = customer_id
             query = "customer_summary_with_top"
-        async with services.pool.connection() as conn:
+        async with services.reads.connection() as conn:
             cur = conn.cursor(row_factory=class_row(SummaryRow))
             await cur.execute(services.queries[query], params)
             rows = await cur.fetchall()

@@ -10,11 +10,11 @@ no snapshot outlives its chunk.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
 
 from app.config import Settings
 from app.db.queries import Queries
@@ -64,7 +64,7 @@ def next_chunk(params: dict[str, Any], batch: list[tuple[Any, ...]]) -> bool:
 
 
 async def csv_stream(
-    pool: AsyncConnectionPool,
+    connection: Callable[[], AbstractAsyncContextManager[AsyncConnection[Any]]],
     queries: Queries,
     flt: ActivityFilter,
     slots: ExportSlots,
@@ -80,7 +80,7 @@ async def csv_stream(
         # chunks would let busy list traffic starve a download halfway (a
         # PoolTimeout after the 200 cuts it off), and the slot cap already
         # keeps exports to half the pool.
-        async with pool.connection() as conn:
+        async with connection() as conn:
             batch = await read_chunk(conn, queries, params, limits)
             started = True
             yield csv_chunk([COLUMNS])
