@@ -63,3 +63,32 @@ def test_the_readme_table_has_one_row_per_setting():
     uvicorn_settings = ["FORWARDED_ALLOW_IPS"]
     expected = [env_name(name) for name in Settings.__struct_fields__] + uvicorn_settings
     assert sorted(rows) == sorted(expected)
+
+
+def test_scale_out_settings_from_env():
+    s = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql://app@pgbouncer:6432/platform",
+            "DATABASE_READ_URL": "postgresql://app@replica/platform",
+            "DATABASE_LISTEN_URL": "postgresql://app@primary/platform",
+            "CASHOUT_FEED_DB_POOLER": "Transaction",
+            "CASHOUT_FEED_REPLICA_MAX_LAG_SECONDS": "2.5",
+        }
+    )
+    assert s.database_read_url == "postgresql://app@replica/platform"
+    assert s.direct_url == "postgresql://app@primary/platform"
+    assert (s.db_pooler, s.replica_max_lag_seconds) == ("transaction", 2.5)
+    assert Settings.from_env({"DATABASE_URL": "postgresql://x@h/db"}).direct_url == (
+        "postgresql://x@h/db"
+    )
+    with pytest.raises(ConfigError, match="CASHOUT_FEED_REPLICA_MAX_LAG_SECONDS"):
+        Settings.from_env({"CASHOUT_FEED_REPLICA_MAX_LAG_SECONDS": "0"})
+    with pytest.raises(ConfigError, match="CASHOUT_FEED_DB_POOLER"):
+        Settings.from_env({"CASHOUT_FEED_DB_POOLER": "session"})
+
+
+def test_a_transaction_pooler_needs_a_direct_listen_url():
+    with pytest.raises(ConfigError, match="DATABASE_LISTEN_URL"):
+        Settings.from_env(
+            {"DATABASE_URL": "postgresql://x@h/db", "CASHOUT_FEED_DB_POOLER": "transaction"}
+        )

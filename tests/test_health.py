@@ -10,6 +10,14 @@ def test_readyz_when_database_is_up(client):
     assert r.json()["checks"]["database"] == "ok"
 
 
+def test_readyz_without_a_replica_reports_the_primary_and_the_listener(client):
+    # The replica's entry and details only with DATABASE_READ_URL (tests/test_replica.py).
+    assert client.get("/readyz").json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "listener": "ok"},
+    }
+
+
 def test_openapi_document(client):
     r = client.get("/schema/openapi.json")
     assert r.status_code == 200

@@ -25,11 +25,11 @@ import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import Any
 
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from app.config import Settings
 from app.db.pool import create_pool
@@ -100,9 +100,31 @@ class Reads:
             return self._replica
         return self._primary
 
-    def connection(self) -> AbstractAsyncContextManager[AsyncConnection[Any]]:
-        """A connection for a read-only request (``async with reads.connection() as conn``)."""
-        return self.pool().connection()
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection[Any]]:
+        """A connection for a read-only request (``async with reads.connection() as conn``).
+
+        A replica that stopped answering since the last check costs the
+        request its wait for a connection, not a 503: it is marked unavailable
+        at once and the request reads from the primary.
+        """
+        pool = self.pool()
+        if pool is self._primary:
+            async with pool.connection() as conn:
+                yield conn
+            return
+        try:
+            conn = await pool.getconn()
+        except PoolTimeout as exc:
+            self._set("unavailable", None, f"{type(exc).__name__}: {exc}")
+            async with self._primary.connection() as conn:
+                yield conn
+            return
+        try:
+            async with conn:  # as pool.connection(): ends a transaction left open
+                yield conn
+        finally:
+            await pool.putconn(conn)
 
     def readiness(self) -> str | None:
         """None while reads use the replica, else what is wrong (reads then use the primary)."""
