@@ -21,10 +21,15 @@ class CliError(Exception):
 
 
 @contextmanager
-def database(settings: Settings) -> Iterator[str]:
-    """The database URL: DATABASE_URL, or the embedded server for as long as the block runs."""
+def database(settings: Settings, direct: bool = False) -> Iterator[str]:
+    """The database URL: DATABASE_URL, or the embedded server for as long as the block runs.
+
+    ``direct``: DATABASE_LISTEN_URL if set, for commands that need a session
+    of their own (never a transaction pooler's): migrations hold an advisory
+    lock across transactions, and psycopg prepares repeated statements.
+    """
     if settings.database_url is not None:
-        yield settings.database_url
+        yield (settings.direct_url if direct else None) or settings.database_url
         return
     embedded = EmbeddedPostgres(settings.data_dir)
     url = embedded.start()
@@ -57,16 +62,13 @@ def _serve(url: str, host: str, port: int, workers: int, log_level: str) -> None
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     with database(settings) as url:
         if not args.no_migrate:
-            # A session of its own (an advisory lock, concurrent index builds):
-            # never through a transaction pooler.
-            migrate.apply_all(settings.database_listen_url or url)
+            migrate.apply_all(settings.database_listen_url or url)  # as database(direct=True)
         _serve(url, args.host, args.port, args.workers, settings.log_level)
     return 0
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    with database(settings) as url:
-        url = settings.database_listen_url or url  # as in cmd_serve
+    with database(settings, direct=True) as url:
         if args.rollback:
             removed = migrate.rollback_all(url)
             print(f"removed the app ({removed} migration(s) rolled back)")
@@ -116,7 +118,7 @@ def _password_from_stdin(args: argparse.Namespace) -> str:
 def cmd_agent_create(args: argparse.Namespace, settings: Settings) -> int:
     password = _password_from_stdin(args)
     queries = Queries.load(required=agent_admin.QUERIES)
-    with database(settings) as url:
+    with database(settings, direct=True) as url:
         print(agent_admin.create(url, queries, args.username, args.display_name, password))
     return 0
 
@@ -124,7 +126,7 @@ def cmd_agent_create(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_agent_set_password(args: argparse.Namespace, settings: Settings) -> int:
     password = _password_from_stdin(args)
     queries = Queries.load(required=agent_admin.QUERIES)
-    with database(settings) as url:
+    with database(settings, direct=True) as url:
         agent_admin.set_password(url, queries, args.usernames, password)
     print(f"password set for {len(args.usernames)} agent(s)")
     return 0
@@ -133,7 +135,7 @@ def cmd_agent_set_password(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     queries = Queries.load(required=simulator.QUERIES)
     stop = threading.Event()
-    with database(settings) as url:
+    with database(settings, direct=True) as url:
         try:
             done = simulator.run(url, args.rate, stop, queries, args.agent_id, args.duration)
         except KeyboardInterrupt:

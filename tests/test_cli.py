@@ -10,7 +10,7 @@ import pytest
 from app import demo
 from app.db.queries import Queries
 from tests.conftest import login
-from tests.helpers import CLI, ServeProcess, postgres_processes
+from tests.helpers import CLI, ServeProcess, free_port, postgres_processes
 
 
 def run_cli(args, database_url=None, stdin="", env_extra=None, timeout=60):
@@ -60,6 +60,24 @@ def test_migrate_is_idempotent_from_the_cli(database_url):
     r = run_cli(["migrate"], database_url)
     assert r.returncode == 0, r.stderr
     assert "up to date" in r.stdout
+
+
+def test_migrate_and_agent_commands_use_the_direct_listen_url(database_url, db):
+    # DATABASE_URL may be a transaction pooler (here: nothing at all listens
+    # there); sessions of their own go to DATABASE_LISTEN_URL.
+    pooled = f"postgresql://postgres@127.0.0.1:{free_port()}/postgres"
+    env = {"DATABASE_LISTEN_URL": database_url}
+    r = run_cli(["migrate"], pooled, env_extra=env)
+    assert r.returncode == 0, r.stderr
+    assert "up to date" in r.stdout
+    r = run_cli(
+        ["agent", "create", "direct-agent", "--password-stdin"],
+        pooled,
+        stdin="s3cret-password\n",
+        env_extra=env,
+    )
+    assert r.returncode == 0, r.stderr
+    assert db.execute("select 1 from agents where username = 'direct-agent'").fetchone()
 
 
 def test_demo_seed_creates_then_reuses_data(database_url, db):
