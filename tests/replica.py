@@ -103,7 +103,14 @@ class StreamingReplica:
             ).fetchone()
         assert row is not None
         target = int(row[0])
-        wait_until(lambda: self.replayed() >= target, timeout, "the standby catching up")
+
+        def caught_up() -> bool:
+            try:
+                return self.replayed() >= target
+            except psycopg.OperationalError:  # still starting: not yet
+                return False
+
+        wait_until(caught_up, timeout, "the standby catching up")
 
     def pause(self) -> None:
         """Stop replaying WAL (it is still received): the standby's data stands still."""
