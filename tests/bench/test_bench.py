@@ -104,3 +104,27 @@ def test_refuses_a_database_it_did_not_create(pg_server, bench_db):
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(bench_db)))
     with pytest.raises(BenchDatabaseError):
         bench_database(pg_server, bench_db)
+
+
+@pytest.mark.timeout(180)
+def test_bench_fleet_runs_through_nginx_beside_direct(pg_server, bench_db, tmp_path):
+    env = {**os.environ, "DATABASE_URL": pg_server}
+    cmd = [sys.executable, "-m", "app.cli", "bench", "--bench-db", bench_db, "--out", str(tmp_path)]
+    args = ["--scale", "0.001", "--parts", "fleet", "--streams", "30", "--rate", "40"]
+    done = subprocess.run(
+        [*cmd, *args, "--stream-duration", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    direct, proxied = json.loads((tmp_path / "latest.json").read_text())["fleet"]
+    assert direct["path"].startswith("direct") and proxied["path"].startswith("nginx")
+    for row in (direct, proxied):
+        assert row["opened"] == 30 and row["cash_outs"] > 0
+        assert row["deliveries_received"] == row["deliveries_expected"]
+    # nginx spread the streams over both instances (round robin in each nginx worker).
+    spread = [int(n) for n in proxied["instance_streams"].split(" + ")]
+    assert sum(spread) == 30 and min(spread) >= 5
+    assert proxied["proxy_cores"] >= 0
