@@ -128,3 +128,19 @@ def test_bench_fleet_runs_through_nginx_beside_direct(pg_server, bench_db, tmp_p
     spread = [int(n) for n in proxied["instance_streams"].split(" + ")]
     assert sum(spread) == 30 and min(spread) >= 5
     assert proxied["proxy_cores"] >= 0
+
+
+@pytest.mark.timeout(120)
+def test_bench_notify_counts_notifying_commits(pg_server, bench_db, tmp_path):
+    from bench import notify
+    from bench import queries as bench_queries
+    from bench.database import pgserver_bin
+
+    url, _ = bench_database(pg_server, bench_db)
+    queries = bench_queries.load(notify.QUERIES)
+    result = notify.run(url, queries, pgserver_bin(), [2], 1, tmp_path, (1, 50), rounds=1)
+    assert result["fdatasync_per_s"] > 0
+    assert [(r["listen_channels"], r["clients"]) for r in result["runs"]] == [(1, 2), (50, 2)]
+    for row in result["runs"]:
+        assert row["notify_tps"] > 0 and row["commit_without_notify_tps"] > 0
+        assert row["nothing_to_flush_tps"] > 0 and row["listener_backend_cores"] >= 0
