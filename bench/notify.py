@@ -3,10 +3,10 @@ cash-outs a primary can announce (docs/scaling.md).
 
 PostgreSQL serialises notifying commits: ``PreCommit_Notify`` takes a
 database-wide lock that is held until the commit record is flushed, so
-notifying transactions cannot share a WAL flush. pgbench runs three
-transactions of the same shape (bench/sql/pgbench/): a NOTIFY, the same
-commit without it (a transaction id, so a commit record to flush), and one
-with nothing to flush. A LISTEN connection like an instance's is open
+notifying transactions that wrote something cannot share a WAL flush.
+pgbench runs four transactions (bench/sql/pgbench/): a one-row write with a
+NOTIFY (a cash-out's shape) and without, and a bare NOTIFY and a bare SELECT
+(neither waits for a flush at commit). A LISTEN connection like an instance's is open
 meanwhile, on 1 or 10,000 channels: the CPU its backend spends reading the
 notification queue is what each instance costs the primary.
 """
@@ -30,11 +30,12 @@ from bench.writes import pgbench, tps_of
 
 log = logging.getLogger(__name__)
 
-QUERIES = ("bench_backend_pid",)
+QUERIES = ("bench_backend_pid", "bench_notify_rows_create", "bench_notify_rows_drop")
 VARIANTS = {
+    "write_notify": "write_notify.sql",
+    "write": "write_only.sql",
     "notify": "notify_only.sql",
-    "commit_without_notify": "commit_only.sql",
-    "nothing_to_flush": "select_only.sql",
+    "select": "select_only.sql",
 }
 ROUNDS = 3
 
@@ -104,6 +105,8 @@ def run(
     scratch.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"fdatasync_per_s": fdatasync_per_s(scratch)}
     rows: list[dict[str, Any]] = []
+    with connect(url) as admin:
+        admin.execute(queries["bench_notify_rows_create"])
     for channels in channel_counts:
         listener = Listener(url, queries, channels)
         listener.start()
@@ -118,17 +121,19 @@ def run(
                         script = VARIANTS[variant]
                         done = pgbench(bin_dir, url, [script], clients, duration_s, {})
                         runs[variant].append(tps_of(done))
-                        if variant == "notify":
+                        if variant == "write_notify":
                             used = listener.cpu_s() - cpu
                             listener_cores.append(used / (time.perf_counter() - started))
                 row: dict[str, Any] = {"listen_channels": channels, "clients": clients}
                 for variant, figures in runs.items():
                     row[f"{variant}_tps"] = round(statistics.median(figures), 1)
-                row["notify_runs"] = [round(f) for f in runs["notify"]]
+                row["write_notify_runs"] = [round(f) for f in runs["write_notify"]]
                 row["listener_backend_cores"] = round(statistics.median(listener_cores), 3)
                 rows.append(row)
                 log.info("bench notify: %s", row)
         finally:
             listener.close()
+    with connect(url) as admin:
+        admin.execute(queries["bench_notify_rows_drop"])
     result["runs"] = rows
     return result

@@ -288,3 +288,11 @@ where id = (select id from bench_write_queue where n = (select nextval('bench_wr
 
 -- name: bench_backend_pid
 select pg_backend_pid();
+
+-- name: bench_notify_rows_create
+-- What the notify benchmark's writes insert into (one small row each).
+drop table if exists bench_notify_rows;
+create table bench_notify_rows (agent_id integer not null);
+
+-- name: bench_notify_rows_drop
+drop table if exists bench_notify_rows;
