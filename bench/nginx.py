@@ -124,6 +124,8 @@ class Nginx:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def start(self, timeout: float = 20) -> Nginx:
+        # nginx reads relative paths from its prefix: every path it gets is absolute.
+        self.directory = self.directory.resolve()
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port = self.port or _free_port()
         self.http_port = self.http_port or _free_port()
