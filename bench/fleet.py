@@ -34,6 +34,10 @@ def _open_streams(server: ServeProcess) -> int:
     raise RuntimeError("no cashout_feed_open_streams in /metrics")
 
 
+def _rss_mib(procs: list[psutil.Process]) -> float:
+    return round(sum(p.memory_info().rss for p in procs) / 2**20, 1)
+
+
 def run_one(
     url: str,
     queries: Queries,
@@ -61,14 +65,18 @@ def run_one(
         nginx = stack.enter_context(Nginx(log_dir / "nginx", [s.port for s in servers]))
         assert nginx.proc is not None
         master = psutil.Process(nginx.proc.pid)
+        proxy = [master, *master.children(recursive=True)]
+        idle = _rss_mib(proxy)
+
+        def while_open() -> dict[str, Any]:
+            return {
+                "instance_streams": " + ".join(str(_open_streams(s)) for s in servers),
+                "proxy_rss_idle_mib": idle,
+                "proxy_rss_mib": _rss_mib(proxy),
+            }
+
         target = stream.Target(
-            nginx.port,
-            servers,
-            tls_ca=str(nginx.certificate),
-            proxy=[master, *master.children(recursive=True)],
-            while_open=lambda: {
-                "instance_streams": " + ".join(str(_open_streams(s)) for s in servers)
-            },
+            nginx.port, servers, str(nginx.certificate), proxy, while_open=while_open
         )
         return stream.measure(url, queries, tokens, plan, target)
 
