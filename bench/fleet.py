@@ -35,7 +35,8 @@ def _open_streams(server: ServeProcess) -> int:
 
 
 def _rss_mib(procs: list[psutil.Process]) -> float:
-    return round(sum(p.memory_info().rss for p in procs) / 2**20, 1)
+    total: int = sum(p.memory_info().rss for p in procs)
+    return round(total / 2**20, 1)
 
 
 def run_one(
