@@ -4,28 +4,19 @@ address, and an instance killed while its clients stream and cash-outs keep comm
 
 from __future__ import annotations
 
-import json
 import signal
-import ssl
-import threading
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
-from bench.nginx import Nginx
 from tests import factories
 from tests.event_source import EventSource
-from tests.helpers import ServeProcess, metric, wait_until
+from tests.fleet import CLIENT_ADDRESS, Fleet, Writer, running_fleet
+from tests.helpers import metric, wait_until
 
-# A client on another loopback address than nginx's, so that "the client's address"
-# and "the proxy's address" differ, as they would across a network.
-CLIENT_ADDRESS = "127.0.0.2"
 SPOOFED = "203.0.113.66"
 SECURITY_HEADERS = (
     "content-security-policy",
@@ -35,58 +26,10 @@ SECURITY_HEADERS = (
 )
 
 
-@dataclass
-class Fleet:
-    nginx: Nginx
-    instances: list[ServeProcess]
-    logs: list[Path]
-    database_url: str
-    clients: list[httpx.Client] = field(default_factory=list)
-
-    def client(self, **kwargs: Any) -> httpx.Client:
-        """A client of the proxy, from CLIENT_ADDRESS, trusting the test certificate."""
-        transport = httpx.HTTPTransport(
-            local_address=CLIENT_ADDRESS,
-            verify=ssl.create_default_context(cafile=self.nginx.certificate),
-        )
-        client = httpx.Client(base_url=self.nginx.url, transport=transport, timeout=10, **kwargs)
-        self.clients.append(client)
-        return client
-
-    def access_lines(self) -> list[dict[str, object]]:
-        lines = []
-        for log in self.logs:
-            for line in log.read_text().splitlines():
-                if line.startswith("{"):
-                    entry = json.loads(line)
-                    if entry.get("logger") == "cashout_feed.access":
-                        lines.append(entry)
-        return lines
-
-
 @pytest.fixture
 def fleet(database_url: str, tmp_path: Path) -> Iterator[Fleet]:
-    env = {"CASHOUT_FEED_LOG_FORMAT": "json", "CASHOUT_FEED_LOG_LEVEL": "INFO"}
-    instances, logs, files = [], [], []
-    try:
-        for i in range(2):
-            logs.append(tmp_path / f"instance-{i}.log")
-            files.append(logs[-1].open("w"))
-            instances.append(
-                ServeProcess("--no-migrate", database_url=database_url, env=env, stderr=files[-1])
-            )
-        for instance in instances:
-            instance.wait_ready()
-        with Nginx(tmp_path / "nginx", [i.port for i in instances]) as nginx:
-            fleet = Fleet(nginx, instances, logs, database_url)
-            yield fleet
-            for client in fleet.clients:
-                client.close()
-    finally:
-        for instance in instances:
-            instance.stop()
-        for file in files:
-            file.close()
+    with running_fleet(database_url, tmp_path) as running:
+        yield running
 
 
 def _login(
@@ -173,39 +116,6 @@ def test_the_proxys_limits_match_the_apps(fleet: Fleet, agent):
     # A header the app refuses reaches the app, which names it.
     long_header = client.get("/healthz", headers={"X-Long": "y" * 9000})
     assert long_header.status_code == 431 and "x-long" in long_header.text
-
-
-class Writer(threading.Thread):
-    """Commits cash-outs one per transaction at a steady rate, over the agents in turn."""
-
-    def __init__(self, database_url: str, bets: dict[int, list[int]], per_second: float) -> None:
-        super().__init__(name="cash-out-writer", daemon=True)
-        self.url, self.bets, self.interval = database_url, bets, 1 / per_second
-        self.committed: dict[int, list[int]] = {agent: [] for agent in bets}
-        self.count = 0
-        self.error: BaseException | None = None
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        try:
-            with psycopg.connect(self.url, autocommit=True) as conn:
-                queues = {agent: iter(bets) for agent, bets in self.bets.items()}
-                while not self._halt.is_set():
-                    for agent, queue in queues.items():
-                        bet = next(queue)
-                        factories.cash_out(conn, bet)
-                        self.committed[agent].append(bet)
-                        self.count += 1
-                        # Pacing the load (not waiting for anything).
-                        if self._halt.wait(self.interval):
-                            return
-        except BaseException as exc:
-            self.error = exc
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join(10)
-        assert self.error is None, self.error
 
 
 @pytest.mark.timeout(180)
