@@ -17,7 +17,7 @@ import psycopg
 
 from bench.nginx import Nginx
 from tests import factories
-from tests.helpers import ServeProcess
+from tests.helpers import ServeProcess, wait_until
 
 # A client on another loopback address than nginx's, so that "the client's address"
 # and "the proxy's address" differ, as they would across a network.
@@ -42,15 +42,29 @@ class Fleet:
         self.clients.append(client)
         return client
 
-    def access_lines(self) -> list[dict[str, object]]:
+    def access_lines(self) -> list[dict[str, Any]]:
         lines = []
         for log in self.logs:
-            for line in log.read_text().splitlines():
+            # Only whole lines: an instance may be writing the last one.
+            for line in log.read_text().split("\n")[:-1]:
                 if line.startswith("{"):
                     entry = json.loads(line)
                     if entry.get("logger") == "cashout_feed.access":
                         lines.append(entry)
         return lines
+
+    def logged_client(self, request_id: str) -> str:
+        """The client address an instance logged for a request (its line is written once
+        the response has gone, so it may come a moment after the client has it)."""
+        found: list[dict[str, Any]] = []
+
+        def logged() -> bool:
+            found[:] = [e for e in self.access_lines() if e["request_id"] == request_id]
+            return bool(found)
+
+        wait_until(logged, timeout=10, what=f"the access line of request {request_id}")
+        client: str = found[0]["client"]
+        return client
 
 
 @contextmanager

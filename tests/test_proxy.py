@@ -53,8 +53,10 @@ def test_rest_api_headers_and_client_address_through_the_proxy(fleet: Fleet, db,
     bare = client.get("/healthz")
     request_id = bare.headers["x-request-id"]
     assert len(request_id) == 32
-    assert f"request_id={request_id}" in fleet.nginx.access_log
-    assert any(line["request_id"] == request_id for line in fleet.access_lines())
+    assert fleet.logged_client(request_id) == CLIENT_ADDRESS
+    wait_until(
+        lambda: f"request_id={request_id}" in fleet.nginx.access_log, what="nginx's access line"
+    )
 
     # Sign-in cookie: Secure, as the proxy said https; a cookie POST from the site's
     # own origin (scheme and Host as the browser saw them) passes the origin check.
@@ -79,8 +81,7 @@ def test_rest_api_headers_and_client_address_through_the_proxy(fleet: Fleet, db,
     )
     forged = client.get("/healthz", headers={"X-Forwarded-For": SPOOFED, "X-Request-ID": "fwd-1"})
     assert forged.status_code == 200
-    logged = {line["request_id"]: line["client"] for line in fleet.access_lines()}
-    assert logged["fwd-1"] == CLIENT_ADDRESS
+    assert fleet.logged_client("fwd-1") == CLIENT_ADDRESS
     limited = db.execute(
         "select key from cashout_feed.login_attempts where scope = 'address'"
     ).fetchall()
@@ -104,8 +105,7 @@ def test_rest_api_headers_and_client_address_through_the_proxy(fleet: Fleet, db,
             headers=headers,
         )
         assert plain.status_code == 200 and "Secure" not in plain.headers["set-cookie"]
-    logged = {line["request_id"]: line["client"] for line in fleet.access_lines()}
-    assert logged["fwd-2"] == CLIENT_ADDRESS
+    assert fleet.logged_client("fwd-2") == CLIENT_ADDRESS
 
 
 @pytest.mark.timeout(60)
