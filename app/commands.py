@@ -14,6 +14,11 @@ from app.config import Settings
 from app.db import migrate
 from app.db.embedded import EmbeddedPostgres
 from app.db.queries import Queries
+from app.metrics import multiprocess_dir
+
+# uvicorn's own setting; passed explicitly so that the default cannot change under us.
+FORWARDED_ALLOW_IPS = "FORWARDED_ALLOW_IPS"
+LOOPBACK = "127.0.0.1,::1"
 
 
 class CliError(Exception):
@@ -44,19 +49,23 @@ def _serve(url: str, host: str, port: int, workers: int, log_level: str) -> None
 
     # Workers are separate processes: they read the URL from the environment.
     os.environ["DATABASE_URL"] = url
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        timeout_graceful_shutdown=3,
-        log_level=log_level.lower(),
-        # Logging is ours (app.logs, JSON lines, with our own access log).
-        log_config=None,
-        access_log=False,
-    )
+    with multiprocess_dir(workers):
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            # X-Forwarded-For / -Proto are believed only from these addresses
+            # (the proxy's); anyone else's are ignored.
+            proxy_headers=True,
+            forwarded_allow_ips=os.environ.get(FORWARDED_ALLOW_IPS, LOOPBACK),
+            timeout_graceful_shutdown=3,
+            log_level=log_level.lower(),
+            # Logging is ours (app.logs, JSON lines, with our own access log).
+            log_config=None,
+            access_log=False,
+        )
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -15,7 +15,7 @@ import psutil
 
 from app.config import Settings
 from app.db.queries import Queries
-from bench import dataset, reads, stream, writes
+from bench import dataset, fleet, notify, reads, stream, writes
 from bench import install as install_part
 from bench import queries as bench_queries
 from bench.database import bench_database, connect, drop_bench_database, server
@@ -26,11 +26,15 @@ from bench.server import ServeProcess
 log = logging.getLogger(__name__)
 
 PARTS = ("install", "read", "stream", "write")
+# Asked for by name only: fleet starts nginx and a second instance; notify measures
+# the server alone (docs/scaling.md).
+EXTRA_PARTS = ("fleet", "notify")
 QUERIES = (
     *dataset.QUERIES,
     *writes.QUERIES,
     *stream.QUERIES,
     *install_part.QUERIES,
+    *notify.QUERIES,
     "bench_typical_agent",
     "bench_busiest_customer",
     "bench_agent_cash_outs",
@@ -60,7 +64,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--out", type=Path, default=Path("bench-results"), help="report directory")
     p.add_argument(
-        "--parts", default=",".join(PARTS), help="which of install,read,stream,write to run"
+        "--parts",
+        default=",".join(PARTS),
+        help="which of install,read,stream,write to run (default: all four); also fleet"
+        " (--streams through deploy/nginx.conf to two instances, beside one instance direct)"
+        " and notify (notifying commits per second, --writers clients, --write-duration)",
     )
     p.add_argument(
         "--pg",
@@ -131,6 +139,9 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     queries = bench_queries.load(QUERIES)
     floor_queries(queries)
     parts = [p for p in args.parts.split(",") if p]
+    unknown = sorted(set(parts) - set(PARTS) - set(EXTRA_PARTS))
+    if unknown:
+        raise SystemExit(f"cashout-feed bench: unknown part(s) {', '.join(unknown)}")
     result: dict[str, Any] = {"started_at": datetime.now(UTC).isoformat(timespec="seconds")}
     log_dir = args.out / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -203,6 +214,21 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
                 args.stream_duration,
                 log_dir,
                 args.serve_checkout,
+            )
+        if "fleet" in parts:
+            result["fleet"] = fleet.run(
+                url,
+                queries,
+                tokens,
+                args.streams,
+                args.rate,
+                args.stream_duration,
+                log_dir,
+                args.serve_checkout,
+            )
+        if "notify" in parts:
+            result["notify"] = notify.run(
+                url, queries, bin_dir, args.writers, args.write_duration, args.data_dir
             )
         if "write" in parts:
             result["write"] = writes.run(

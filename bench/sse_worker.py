@@ -11,6 +11,7 @@ import array
 import asyncio
 import re
 import resource
+import ssl
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
@@ -27,6 +28,8 @@ class Job:
     tokens: list[str]
     connect_timeout_s: float
     max_connecting: int = 64
+    # A proxy's certificate to trust: the streams then go over TLS, as through nginx.
+    tls_ca: str | None = None
 
 
 def raise_fd_limit() -> int:
@@ -43,15 +46,17 @@ class Client:
         self.error: str | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def open(self, job: Job, token: str) -> asyncio.StreamReader | None:
+    async def open(
+        self, job: Job, token: str, tls: ssl.SSLContext | None
+    ) -> asyncio.StreamReader | None:
         try:
-            reader, self.writer = await asyncio.open_connection(job.host, job.port)
+            reader, self.writer = await asyncio.open_connection(job.host, job.port, ssl=tls)
             self.writer.write(
                 f"GET {STREAM_PATH} HTTP/1.1\r\nHost: {job.host}:{job.port}\r\n"
                 f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n".encode()
             )
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), job.connect_timeout_s)
-        except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
+        except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:  # ssl.SSLError too
             self.error = type(exc).__name__
             return None
         status = head.split(b" ", 2)[1]
@@ -84,11 +89,12 @@ async def _main(job: Job, pipe: Pipe) -> None:
     received: array.array[int] = array.array("q")
     gate = asyncio.Semaphore(job.max_connecting)
     clients = [Client(received) for _ in job.tokens]
+    tls = ssl.create_default_context(cafile=job.tls_ca) if job.tls_ca else None
     readers: list[asyncio.Task[None]] = []
 
     async def start(client: Client, token: str) -> None:
         async with gate:
-            reader = await client.open(job, token)
+            reader = await client.open(job, token, tls)
         if reader is not None:
             readers.append(asyncio.create_task(client.read(reader)))
 

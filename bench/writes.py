@@ -104,7 +104,7 @@ def pgbench(
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600, check=False)  # noqa: S603
 
 
-def _tps(done: subprocess.CompletedProcess[str]) -> float:
+def tps_of(done: subprocess.CompletedProcess[str]) -> float:
     found = re.search(r"tps = ([\d.]+)", done.stdout)
     if done.returncode != 0 or found is None:
         raise RuntimeError(f"pgbench failed: {done.stderr[-800:]}")
@@ -129,7 +129,7 @@ def _one_run(
     admin.execute("checkpoint")  # no checkpoint of earlier runs' writes lands in this one
     admin.execute(queries[f"bench_triggers_{variant}"])
     try:
-        tps = _tps(pgbench(bin_dir, url, [script], writers, duration_s, variables))
+        tps = tps_of(pgbench(bin_dir, url, [script], writers, duration_s, variables))
     finally:
         admin.execute(queries["bench_triggers_app"])
     if queued:

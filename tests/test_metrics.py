@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.metrics import Metrics
+from app.metrics import MULTIPROC_ENV, Metrics, multiprocess_dir
 
 
 def samples(client: httpx.Client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -51,3 +54,21 @@ def test_each_app_has_its_own_registry():
     first.events_delivered.inc()
     assert b"cashout_feed_stream_events_delivered_total 1.0" in first.render()
     assert b"cashout_feed_stream_events_delivered_total 0.0" in second.render()
+
+
+def test_each_serve_run_gives_its_workers_a_fresh_directory(tmp_path, monkeypatch):
+    monkeypatch.delenv(MULTIPROC_ENV, raising=False)
+    with multiprocess_dir(1) as none:
+        assert none is None and MULTIPROC_ENV not in os.environ
+    with multiprocess_dir(2) as made:
+        assert made is not None and os.environ[MULTIPROC_ENV] == made
+        assert Path(made).is_dir() and not list(Path(made).iterdir())
+    assert MULTIPROC_ENV not in os.environ and not Path(made).exists()
+    # An operator's directory is kept, emptied of an earlier run's figures.
+    given = tmp_path / "metrics"
+    given.mkdir()
+    (given / "counter_12345.db").write_bytes(b"old")
+    monkeypatch.setenv(MULTIPROC_ENV, str(given))
+    with multiprocess_dir(2) as used:
+        assert used == str(given) and not list(given.iterdir())
+    assert given.is_dir()

@@ -10,7 +10,8 @@ import pytest
 
 from tests import factories
 from tests.conftest import login
-from tests.helpers import ServeProcess
+from tests.helpers import ServeProcess, wait_until
+from tests.test_metrics import samples
 
 BET_ID = re.compile(rb'"bet_id":\s*(\d+)')
 
@@ -99,6 +100,59 @@ def test_both_workers_deliver_every_event_to_their_streams(two_workers, db):
             factories.cash_out(db, bet)
         for stream in streams:
             assert stream.bet_ids(set(bets), timeout=15) >= set(bets)
+    finally:
+        for stream in streams:
+            stream.close()
+
+
+OPEN_STREAMS = ("cashout_feed_open_streams", ())
+HEALTHZ_COUNT = (
+    "cashout_feed_http_request_duration_seconds_count",
+    (("method", "GET"), ("route", "/healthz"), ("status", "200")),
+)
+
+
+def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    # A new connection per scrape: the kernel hands it to either worker.
+    with httpx.Client(base_url=url, timeout=10) as client:
+        return samples(client)
+
+
+@pytest.mark.timeout(120)
+def test_metrics_add_up_over_both_workers(two_workers, db):
+    url, port, workers = two_workers
+    agent = factories.make_agent(db)
+    username = db.execute("select username from agents where id = %s", (agent,)).fetchone()[0]
+    with httpx.Client(base_url=url, timeout=10) as client:
+        token = login(client, username)
+
+    streams: list[Stream] = []
+    owners: dict[int, int] = {}
+    try:
+        while len(owners) < 2 and len(streams) < 16:
+            streams.append(Stream(port, token))
+            owner = streams[-1].owner(workers)
+            owners[owner] = owners.get(owner, 0) + 1
+        assert len(owners) == 2
+        sent = 40
+        for _ in range(sent):
+            assert httpx.get(url + "/healthz", timeout=10).status_code == 200
+        for _ in range(10):
+            found = scrape(url)
+            assert found[OPEN_STREAMS] == len(streams)
+            assert found[HEALTHZ_COUNT] == sent
+
+        # A worker killed: uvicorn starts another; the dead one's streams leave the
+        # gauge, and the requests it counted stay in the total.
+        victim = streams[-1].owner(workers)
+        psutil.Process(victim).kill()
+        survivors = len(streams) - owners[victim]
+        wait_until(
+            lambda: scrape(url)[OPEN_STREAMS] == survivors,
+            timeout=30,
+            what="the dead worker's streams leaving the gauge",
+        )
+        assert scrape(url)[HEALTHZ_COUNT] == sent
     finally:
         for stream in streams:
             stream.close()

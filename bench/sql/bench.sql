@@ -285,3 +285,14 @@ update bets
 set status = 'cashed_out', cash_out_amount = round(stake * 0.8, 2), is_auto_cash_out = false,
     cash_out_trigger_reason = 'manual', settled_at = now()
 where id = (select id from bench_write_queue where n = (select nextval('bench_write_seq')));
+
+-- name: bench_backend_pid
+select pg_backend_pid();
+
+-- name: bench_notify_rows_create
+-- What the notify benchmark's writes insert into (one small row each).
+drop table if exists bench_notify_rows;
+create table bench_notify_rows (agent_id integer not null);
+
+-- name: bench_notify_rows_drop
+drop table if exists bench_notify_rows;

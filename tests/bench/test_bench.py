@@ -104,3 +104,44 @@ def test_refuses_a_database_it_did_not_create(pg_server, bench_db):
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(bench_db)))
     with pytest.raises(BenchDatabaseError):
         bench_database(pg_server, bench_db)
+
+
+@pytest.mark.timeout(180)
+def test_bench_fleet_runs_through_nginx_beside_direct(pg_server, bench_db, tmp_path):
+    env = {**os.environ, "DATABASE_URL": pg_server}
+    cmd = [sys.executable, "-m", "app.cli", "bench", "--bench-db", bench_db, "--out", str(tmp_path)]
+    args = ["--scale", "0.001", "--parts", "fleet", "--streams", "30", "--rate", "40"]
+    done = subprocess.run(
+        [*cmd, *args, "--stream-duration", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=170,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    direct, proxied = json.loads((tmp_path / "latest.json").read_text())["fleet"]
+    assert direct["path"].startswith("direct") and proxied["path"].startswith("nginx")
+    for row in (direct, proxied):
+        assert row["opened"] == 30 and row["cash_outs"] > 0
+        assert row["deliveries_received"] == row["deliveries_expected"]
+    # nginx spread the streams over both instances (round robin in each nginx worker).
+    spread = [int(n) for n in proxied["instance_streams"].split(" + ")]
+    assert sum(spread) == 30 and min(spread) >= 5
+    assert proxied["proxy_cores"] >= 0
+
+
+@pytest.mark.timeout(120)
+def test_bench_notify_counts_notifying_commits(pg_server, bench_db, tmp_path):
+    from bench import notify
+    from bench import queries as bench_queries
+    from bench.database import pgserver_bin
+
+    url, _ = bench_database(pg_server, bench_db)
+    queries = bench_queries.load(notify.QUERIES)
+    result = notify.run(url, queries, pgserver_bin(), [2], 1, tmp_path, (1, 50), rounds=1)
+    assert result["fdatasync_per_s"] > 0
+    assert [(r["listen_channels"], r["clients"]) for r in result["runs"]] == [(1, 2), (50, 2)]
+    for row in result["runs"]:
+        for variant in ("write_notify", "write", "notify", "select"):
+            assert row[f"{variant}_tps"] > 0
+        assert row["listener_backend_cores"] >= 0
