@@ -3,6 +3,9 @@ are timed by ``middleware/timing.py``)."""
 
 from __future__ import annotations
 
+import asyncio
+import math
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -25,6 +28,12 @@ class Metrics:
         self.open_streams = Gauge(
             "cashout_feed_open_streams", "Live streams currently open in this process.", registry=r
         )
+        self.asyncio_tasks = Gauge(
+            "cashout_feed_asyncio_tasks",
+            "asyncio tasks alive in this process, counted when scraped.",
+            registry=r,
+        )
+        self.asyncio_tasks.set_function(_running_tasks)
         self.events_delivered = Counter(
             "cashout_feed_stream_events_delivered",
             "Cash-out events written to live streams (replayed or live).",
@@ -51,3 +60,12 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def _running_tasks() -> float:
+    # Scraped on the server's event loop; a render outside one (a script, a
+    # test) has no tasks to count, which NaN says rather than a made-up 0.
+    try:
+        return float(len(asyncio.all_tasks()))
+    except RuntimeError:
+        return math.nan
