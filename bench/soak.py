@@ -14,6 +14,7 @@ import logging
 import math
 import random
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import psycopg
 
 from app.db.queries import Queries
+from app.live.sse import RETRY_MILLISECONDS
 from bench import soak_probe
 from bench.database import APP_NAME, connect
 from bench.server import ServeProcess
@@ -73,7 +75,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def plan_of(args: argparse.Namespace) -> Plan:
     return Plan(
         args.soak, args.soak_streams, args.soak_agents, args.soak_rate, args.soak_churn,
-        args.soak_sample, args.soak_warmup, args.soak_leak_bound, reconnect_delay_s=3.0,
+        args.soak_sample, args.soak_warmup, args.soak_leak_bound,
+        # EventSource waits the server's `retry:` before it reconnects.
+        reconnect_delay_s=RETRY_MILLISECONDS / 1000,
     )  # fmt: skip
 
 
@@ -153,7 +157,7 @@ def run(
     step = max(1.0, len(ids) / plan.agents)
     agents = sorted({ids[int(i * step)] for i in range(min(plan.agents, len(ids)))})
     clients = [(a, tokens[a]) for a in (agents[i % len(agents)] for i in range(plan.streams))]
-    per_agent = {a: sum(1 for c, _ in clients if c == a) for a in agents}
+    per_agent = Counter(a for a, _ in clients)
     bets = _bets(url, queries, agents, math.ceil(plan.rate * plan.minutes * 60))
     env = {
         "CASHOUT_FEED_STREAM_MAX_TOTAL": str(max(10_000, 2 * plan.streams)),
@@ -180,9 +184,7 @@ def run(
             )
         finally:
             procs.stop()
-    committed: dict[int, int] = {}
-    for agent_id, _, _ in commits:
-        committed[agent_id] = committed.get(agent_id, 0) + 1
+    committed = Counter(agent_id for agent_id, _, _ in commits)
     reconnects_per_h = final["drops"] / elapsed * 3600
     trends = soak_probe.trends(samples, plan.warmup_s, plan.leak_bound, reconnects_per_h, kib)
     failed = final["failures"]

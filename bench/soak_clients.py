@@ -9,6 +9,7 @@ once, then ``("stats", counts)`` per question, or ``("error", text)``.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 from typing import Any
 
@@ -72,7 +73,7 @@ class ClientProcesses:
 
     def stop(self) -> None:
         for proc, pipe in self.procs:
-            if proc.is_alive():
+            with contextlib.suppress(OSError):  # a process that died has no pipe left
                 pipe.send(("stop",))
         for proc, _ in self.procs:
             proc.join(15)

@@ -38,7 +38,6 @@ class Job:
 
 @dataclass
 class Counts:
-    connects: int = 0  # streams opened, first opens and reconnects
     drops: int = 0  # disconnects made by the churn
     server_closed: int = 0  # streams the server ended
     resets: int = 0  # `event: reset` received: a resume the server refused
@@ -91,7 +90,6 @@ class Client:
                 opened = await self._open(job, counts)
             if opened is not None:
                 self.connected = True
-                counts.connects += 1
                 await self._read(*opened, counts)
                 self.connected = False
                 if not self.dropping:
@@ -191,12 +189,16 @@ def _tally(clients: list[Client], expected: dict[int, set[int]], counts: Counts)
         "missing": missing,
         # Only meaningful at the finish, when `expected` holds every commit.
         "unexpected": unexpected,
-        "connects": counts.connects,
         "drops": counts.drops,
         "server_closed": counts.server_closed,
         "resets": counts.resets,
         "failures": dict(counts.failures),
     }
+
+
+def _settled(clients: list[Client], expected: dict[int, set[int]]) -> bool:
+    """Every client back, with every cash-out of its agent."""
+    return all(c.connected and expected[c.agent_id] <= c.received for c in clients)
 
 
 async def _until(done: Callable[[], bool], seconds: float, step: float) -> None:
@@ -225,20 +227,19 @@ async def _main(job: Job, pipe: Pipe) -> None:
         elif msg[0] in ("expect", "finish"):
             for agent_id, bet_id in msg[1]:
                 expected[agent_id].add(bet_id)
+            started = time.monotonic()
             if msg[0] == "finish":
                 if churn is not None:
                     churn.cancel()
-                started = time.monotonic()
-
-                def settled() -> bool:
-                    return all(c.connected and expected[c.agent_id] <= c.received for c in clients)
-
-                await _until(settled, msg[2], 0.5)
-                stats = _tally(clients, expected, counts)
-                stats["settle_s"] = round(time.monotonic() - started, 1)
-                pipe.send(("stats", stats))
-            else:
-                pipe.send(("stats", _tally(clients, expected, counts)))
+                await _until(
+                    lambda: all(
+                        c.connected and expected[c.agent_id] <= c.received for c in clients
+                    ),
+                    msg[2],
+                    0.5,
+                )
+            stats = _tally(clients, expected, counts)
+            pipe.send(("stats", stats | {"settle_s": round(time.monotonic() - started, 1)}))
         elif msg[0] == "stop":
             break
     for c in clients:
