@@ -72,7 +72,7 @@ class ClientProcesses:
         return total
 
     def stop(self) -> None:
-        for proc, pipe in self.procs:
+        for _, pipe in self.procs:
             with contextlib.suppress(OSError):  # a process that died has no pipe left
                 pipe.send(("stop",))
         for proc, _ in self.procs:
