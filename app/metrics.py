@@ -10,7 +10,9 @@ imported, so ``serve`` sets the directory before it starts the workers
 
 from __future__ import annotations
 
+import asyncio
 import glob
+import math
 import os
 import re
 import shutil
@@ -49,6 +51,13 @@ class Metrics:
             # Summed over the workers alive now: a dead worker's streams are gone.
             multiprocess_mode="livesum",
         )
+        self.asyncio_tasks = Gauge(
+            "cashout_feed_asyncio_tasks",
+            "asyncio tasks alive in this process, counted when scraped (one worker only:"
+            " not summed under --workers).",
+            registry=r,
+        )
+        self.asyncio_tasks.set_function(_running_tasks)
         self.events_delivered = Counter(
             "cashout_feed_stream_events_delivered",
             "Cash-out events written to live streams (replayed or live).",
@@ -128,3 +137,12 @@ def multiprocess_dir(workers: int) -> Iterator[str | None]:
     finally:
         os.environ.pop(MULTIPROC_ENV, None)
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _running_tasks() -> float:
+    # Scraped on the server's event loop; a render outside one (a script, a
+    # test) has no tasks to count, which NaN says rather than a made-up 0.
+    try:
+        return float(len(asyncio.all_tasks()))
+    except RuntimeError:
+        return math.nan

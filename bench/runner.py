@@ -15,7 +15,7 @@ import psutil
 
 from app.config import Settings
 from app.db.queries import Queries
-from bench import dataset, fleet, notify, reads, stream, writes
+from bench import dataset, fleet, notify, reads, soak, stream, writes
 from bench import install as install_part
 from bench import queries as bench_queries
 from bench.database import bench_database, connect, drop_bench_database, server
@@ -35,6 +35,7 @@ QUERIES = (
     *stream.QUERIES,
     *install_part.QUERIES,
     *notify.QUERIES,
+    *soak.QUERIES,
     "bench_typical_agent",
     "bench_busiest_customer",
     "bench_agent_cash_outs",
@@ -65,10 +66,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=Path("bench-results"), help="report directory")
     p.add_argument(
         "--parts",
-        default=",".join(PARTS),
-        help="which of install,read,stream,write to run (default: all four); also fleet"
-        " (--streams through deploy/nginx.conf to two instances, beside one instance direct)"
-        " and notify (notifying commits per second, --writers clients, --write-duration)",
+        help="which of install,read,stream,write to run (default: all four; with --soak,"
+        " none); also fleet (--streams through deploy/nginx.conf to two instances, beside one"
+        " instance direct) and notify (notifying commits per second, --writers clients,"
+        " --write-duration)",
     )
     p.add_argument(
         "--pg",
@@ -105,6 +106,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help="run `serve` from another checkout (its .venv) to compare builds",
     )
+    soak.add_arguments(p)
 
 
 def _machine(url: str, queries: Queries) -> dict[str, Any]:
@@ -138,10 +140,13 @@ def _case(url: str, queries: Queries, label: str, agent_id: int, anchor: datetim
 def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
     queries = bench_queries.load(QUERIES)
     floor_queries(queries)
-    parts = [p for p in args.parts.split(",") if p]
+    default = "" if args.soak else ",".join(PARTS)
+    parts = [p for p in (args.parts or default).split(",") if p]
     unknown = sorted(set(parts) - set(PARTS) - set(EXTRA_PARTS))
     if unknown:
         raise SystemExit(f"cashout-feed bench: unknown part(s) {', '.join(unknown)}")
+    if args.soak:
+        parts.append("soak")
     result: dict[str, Any] = {"started_at": datetime.now(UTC).isoformat(timespec="seconds")}
     log_dir = args.out / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -239,6 +244,10 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
                 args.write_duration,
                 variables,
                 rounds=args.write_rounds,
+            )
+        if "soak" in parts:
+            result["soak"] = soak.run(
+                url, queries, tokens, soak.plan_of(args), log_dir, args.serve_checkout
             )
     json_path, md_path = write(result, args.out)
     print(markdown(result))

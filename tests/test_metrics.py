@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -9,6 +10,10 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.metrics import MULTIPROC_ENV, Metrics, multiprocess_dir
+from tests.conftest import login
+from tests.helpers import metric
+from tests.helpers import wait_until_async as wait_until
+from tests.sse import open_stream
 
 
 def samples(client: httpx.Client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -27,6 +32,28 @@ def test_metrics_expose_the_stream_and_listener_figures(client):
     assert found[("cashout_feed_open_streams", ())] == 0
     assert found[("cashout_feed_stream_events_delivered_total", ())] == 0
     assert found[("cashout_feed_listener_reconnects_total", ())] == 0
+    assert found[("cashout_feed_asyncio_tasks", ())] >= 1
+
+
+async def test_asyncio_tasks_count_each_open_stream_and_fall_back_when_they_close(
+    server, client, agent
+):
+    token = login(client, agent["username"])
+
+    def tasks() -> float:
+        return metric(server.url, "cashout_feed_asyncio_tasks")
+
+    before = tasks()
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
+    async with (
+        httpx.AsyncClient(base_url=server.url, timeout=10, limits=limits) as c,
+        contextlib.AsyncExitStack() as streams,
+    ):
+        for _ in range(5):
+            await streams.enter_async_context(open_stream(c, token))
+        # One request task per open stream (an idle stream holds no other).
+        assert tasks() >= before + 5
+    await wait_until(lambda: tasks() <= before, timeout=10)
 
 
 def test_request_latency_is_labelled_by_route_template_and_status(agent_client, db):
@@ -54,6 +81,8 @@ def test_each_app_has_its_own_registry():
     first.events_delivered.inc()
     assert b"cashout_feed_stream_events_delivered_total 1.0" in first.render()
     assert b"cashout_feed_stream_events_delivered_total 0.0" in second.render()
+    # Rendered outside an event loop there are no tasks to count.
+    assert b"cashout_feed_asyncio_tasks NaN" in first.render()
 
 
 def test_each_serve_run_gives_its_workers_a_fresh_directory(tmp_path, monkeypatch):

@@ -62,8 +62,12 @@ class EventStream:
                 await _write(send, retry + events.reset_frame(self._problem))
                 await _finish(send)
                 return
-            replay, self._replay = self._replay, ()
-            await _write(send, retry + self._frames(replay))
+            # No local keeps the replayed events: this frame lives as long as
+            # the stream, and a far-behind resume replays up to 1,000 events.
+            body = retry + self._frames(self._replay)
+            self._replay = ()
+            await _write(send, body)
+            del body
             self._send = send
             sub.on_wake = self._wake
             self._wake()  # whatever arrived during the replay

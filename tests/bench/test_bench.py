@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 
 import psycopg
 import pytest
@@ -18,16 +17,6 @@ SMOKE = [
     "--writers", "2", "--write-duration", "1", "--write-rounds", "1",
     "--install-rate", "50", "--install-window", "1",
 ]  # fmt: skip
-
-
-@pytest.fixture
-def bench_db(pg_server):
-    name = f"cof_bench_{uuid.uuid4().hex[:12]}"
-    yield name
-    with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-        )
 
 
 @pytest.mark.timeout(180)
