@@ -140,14 +140,17 @@ create index hourly_totals_idx on hourly_totals (agent_id, hour)
 -- New delta rows are of recent hours: their entries land on the same few pages.
 create index hourly_totals_unmerged_idx on hourly_totals (hour) where not merged;
 
--- The bets a bulk statement changed that matter to us, beyond the few
--- hundred a transaction stages in a setting, until that transaction commits
+-- The bets a transaction changed that matter to us, until it commits: its
+-- first (whose deferred trigger does the work at commit), and a bulk
+-- statement's beyond the few hundred staged in a setting
 -- (sql/schema/10_write_path.sql). Unlogged: a row lives only inside its own
 -- transaction, which a crash aborts anyway.
 create unlogged table pending (
     xid      xid8 not null,
     bet_id   bigint not null,
     -- This change made the bet cashed out: a live event.
-    is_event boolean not null
+    is_event boolean not null,
+    -- The transaction's first staged bet: its insert queues the flush.
+    first    boolean not null
 );
 create index pending_xid_idx on pending (xid);

@@ -132,9 +132,6 @@ drop trigger if exists cashout_feed_stage_update on bets;
 drop trigger if exists cashout_feed_stage_delete on bets;
 drop trigger if exists cashout_feed_truncate on bets;
 drop trigger if exists cashout_feed_customer_moved on users;
-drop trigger if exists cashout_feed_flush_insert on bets;
-drop trigger if exists cashout_feed_flush_update on bets;
-drop trigger if exists cashout_feed_flush_delete on bets;
 
 -- name: remove_functions
 -- Before yoyo drops the tables: the functions use their row types (and any

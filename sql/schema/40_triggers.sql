@@ -12,16 +12,14 @@ create or replace trigger cashout_feed_stage_insert
     for each row when (new.status = 'cashed_out')
     execute function cashout_feed.stage_bet();
 
+-- Only when a column a cash-out shows is set (an odds edit does not even
+-- evaluate the WHEN), and only for a bet that is or was cashed out; whether
+-- a value really changed is the function's check, kept out of the WHEN that
+-- every settlement evaluates.
 create or replace trigger cashout_feed_stage_update
-    after update on bets
-    for each row when (
-        (old.status = 'cashed_out' or new.status = 'cashed_out')
-        and (old.status, old.user_id, old.stake, old.cash_out_amount, old.is_auto_cash_out,
-             old.settled_at)
-            is distinct from
-            (new.status, new.user_id, new.stake, new.cash_out_amount, new.is_auto_cash_out,
-             new.settled_at)
-    )
+    after update of status, user_id, stake, cash_out_amount, is_auto_cash_out, settled_at
+    on bets
+    for each row when (old.status = 'cashed_out' or new.status = 'cashed_out')
     execute function cashout_feed.stage_bet();
 
 create or replace trigger cashout_feed_stage_delete
@@ -38,34 +36,13 @@ create or replace trigger cashout_feed_customer_moved
     for each row when (old.agent_id is distinct from new.agent_id)
     execute function cashout_feed.customer_moved();
 
--- The commit-time work: deferred constraint triggers on the same rows as the
--- staging ones. The first to fire at COMMIT does the transaction's work; the
--- others find nothing staged. Constraint triggers cannot be replaced in
--- place: drop and create, in the one transaction this file is applied in.
-drop trigger if exists cashout_feed_flush_insert on bets;
-create constraint trigger cashout_feed_flush_insert
-    after insert on bets
+-- The commit-time work: a deferred constraint trigger on the transaction's
+-- first staged row (PostgreSQL's only way to run code at commit; it rejects
+-- nothing). On our own table: dropping and creating it locks nothing of the
+-- platform's (constraint triggers cannot be replaced in place).
+drop trigger if exists flush on cashout_feed.pending;
+create constraint trigger flush
+    after insert on cashout_feed.pending
     deferrable initially deferred
-    for each row when (new.status = 'cashed_out')
-    execute function cashout_feed.flush();
-
-drop trigger if exists cashout_feed_flush_update on bets;
-create constraint trigger cashout_feed_flush_update
-    after update on bets
-    deferrable initially deferred
-    for each row when (
-        (old.status = 'cashed_out' or new.status = 'cashed_out')
-        and (old.status, old.user_id, old.stake, old.cash_out_amount, old.is_auto_cash_out,
-             old.settled_at)
-            is distinct from
-            (new.status, new.user_id, new.stake, new.cash_out_amount, new.is_auto_cash_out,
-             new.settled_at)
-    )
-    execute function cashout_feed.flush();
-
-drop trigger if exists cashout_feed_flush_delete on bets;
-create constraint trigger cashout_feed_flush_delete
-    after delete on bets
-    deferrable initially deferred
-    for each row when (old.status = 'cashed_out')
+    for each row when (new.first)
     execute function cashout_feed.flush();
