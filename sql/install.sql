@@ -127,30 +127,16 @@ select cashout_feed.rebuild_totals(%(agent_id)s);
 update cashout_feed.install set backfill_done = true, backfill_after = null;
 
 -- name: remove_triggers
-drop trigger if exists cashout_feed_stage_insert on bets;
-drop trigger if exists cashout_feed_stage_update on bets;
-drop trigger if exists cashout_feed_stage_delete on bets;
-drop trigger if exists cashout_feed_truncate on bets;
-drop trigger if exists cashout_feed_customer_moved on users;
-
--- name: remove_functions
--- Before yoyo drops the tables: the functions use their row types (and any
--- trigger of ours on our own tables uses the functions).
+-- Every trigger that calls a function of the app's, whatever its name or table.
 do $$
 declare
-    f regprocedure;
     t record;
 begin
-    for t in select tg.tgname, tg.tgrelid::regclass as rel from pg_trigger tg
-             join pg_class c on c.oid = tg.tgrelid
-             where c.relnamespace = to_regnamespace('cashout_feed') and not tg.tgisinternal
+    for t in select tg.tgname, tg.tgrelid::regclass as rel
+             from pg_trigger tg join pg_proc p on p.oid = tg.tgfoid
+             where p.pronamespace = to_regnamespace('cashout_feed') and not tg.tgisinternal
     loop
         execute format('drop trigger %I on %s', t.tgname, t.rel);
-    end loop;
-    for f in select p.oid::regprocedure from pg_proc p
-             where p.pronamespace = to_regnamespace('cashout_feed')
-    loop
-        execute format('drop function %s', f);
     end loop;
 end
 $$;
