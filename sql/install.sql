@@ -141,6 +141,21 @@ begin
 end
 $$;
 
+-- name: remove_functions
+-- Before yoyo drops the tables: the functions use their row types (the
+-- triggers that call them are gone by now).
+do $$
+declare
+    f regprocedure;
+begin
+    for f in select p.oid::regprocedure from pg_proc p
+             where p.pronamespace = to_regnamespace('cashout_feed')
+    loop
+        execute format('drop function %s', f);
+    end loop;
+end
+$$;
+
 -- name: remove_views
 drop view if exists agent_cash_out_top_customers;
 drop view if exists agent_cash_out_summary;
