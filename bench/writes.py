@@ -48,6 +48,8 @@ QUERIES = (
     "bench_queue_seq",
     "bench_queue_seq_create",
     "bench_queue_range",
+    "bench_wal_position",
+    "bench_wal_since",
 )
 SCRIPTS = BENCH_SQL_DIR / "pgbench"
 # workload: (script, the variants measured, whether it takes queued open bets)
@@ -121,17 +123,22 @@ def _one_run(
     writers: int,
     duration_s: float,
     variables: dict[str, int],
-) -> float:
+) -> dict[str, Any]:
+    """One pgbench run: transactions per second, and WAL bytes per transaction."""
     script, _, queued = WORKLOADS[workload]
     size = round(QUEUE_PER_SECOND * duration_s)
     if queued:
         queue_open_bets(admin, queries, size)
-    admin.execute("checkpoint")  # no checkpoint of earlier runs' writes lands in this one
     admin.execute(queries[f"bench_triggers_{variant}"])
+    start = admin.execute(queries["bench_wal_position"]).fetchone()
     try:
-        tps = tps_of(pgbench(bin_dir, url, [script], writers, duration_s, variables))
+        done = pgbench(bin_dir, url, [script], writers, duration_s, variables)
+        wal = admin.execute(
+            queries["bench_wal_since"], {"since": start[0] if start else None}
+        ).fetchone()
     finally:
         admin.execute(queries["bench_triggers_app"])
+    tps, transactions = tps_of(done), _transactions(done)
     if queued:
         taken = admin.execute("select last_value from bench_write_seq").fetchone()
         if taken and int(taken[0]) > size:
@@ -140,7 +147,15 @@ def _one_run(
             # Copy the cash-outs made without the app, as its backfill would.
             lo, hi = admin.execute(queries["bench_queue_range"]).fetchone() or (0, 0)
             admin.execute(queries["bench_resync"], {"after": int(lo) - 1, "upto": int(hi)})
-    return tps
+    wal_per_tx = (
+        round(int(wal[0]) / transactions) if wal and wal[0] is not None and transactions else None
+    )
+    return {"tps": tps, "wal_per_tx": wal_per_tx}
+
+
+def _transactions(done: subprocess.CompletedProcess[str]) -> int:
+    found = re.search(r"number of transactions actually processed: (\d+)", done.stdout)
+    return int(found.group(1)) if found else 0
 
 
 def run(
@@ -155,37 +170,49 @@ def run(
     rows: list[dict[str, Any]] = []
     with connect(url) as admin:
         admin.execute(queries["bench_bare_notify_create"])
+        # One checkpoint before the part, none between runs: a run that starts
+        # right after one writes a full page image of every page it touches
+        # first, which weighs most on the variant that touches the most pages
+        # and is not the steady state of a server that checkpoints every few
+        # minutes. A warm-up round, not counted, touches the hot pages first.
+        admin.execute("checkpoint")
         try:
             for writers in writer_counts:
                 for workload, (_, variants, _) in WORKLOADS.items():
-                    runs: dict[str, list[float]] = {v: [] for v in variants}
-                    for r in range(rounds):
+                    runs: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
+                    for r in range(-1, rounds):
                         order = variants[r % len(variants) :] + variants[: r % len(variants)]
                         for variant in order:
-                            runs[variant].append(
-                                _one_run(
-                                    admin,
-                                    queries,
-                                    bin_dir,
-                                    url,
-                                    workload,
-                                    variant,
-                                    writers,
-                                    duration_s,
-                                    variables,
-                                )
+                            got = _one_run(
+                                admin,
+                                queries,
+                                bin_dir,
+                                url,
+                                workload,
+                                variant,
+                                writers,
+                                duration_s,
+                                variables,
                             )
-                    row: dict[str, Any] = {"workload": workload, "writers": writers}
-                    for variant, figures in runs.items():
-                        row[f"{variant}_tps"] = round(statistics.median(figures), 1)
-                        row[f"{variant}_runs"] = [round(f) for f in figures]
-                    row["ratio"] = ratio(row["app_tps"], row["none_tps"])
-                    if "bare_tps" in row:
-                        row["ratio_to_bare"] = ratio(row["app_tps"], row["bare_tps"])
-                    rows.append(row)
-                    log.info("bench write: %s", row)
+                            if r >= 0:
+                                runs[variant].append(got)
+                    rows.append(_row(workload, writers, runs))
+                    log.info("bench write: %s", rows[-1])
         finally:
             admin.execute(queries["bench_triggers_app"])
             admin.execute(queries["bench_bare_notify_drop"])
             admin.execute(queries["bench_queue_drop"])
     return rows
+
+
+def _row(workload: str, writers: int, runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    row: dict[str, Any] = {"workload": workload, "writers": writers}
+    for variant, figures in runs.items():
+        row[f"{variant}_tps"] = round(statistics.median(f["tps"] for f in figures), 1)
+        row[f"{variant}_runs"] = [round(f["tps"]) for f in figures]
+        wal = [f["wal_per_tx"] for f in figures if f["wal_per_tx"] is not None]
+        row[f"{variant}_wal_bytes_per_tx"] = round(statistics.median(wal)) if wal else None
+    row["ratio"] = ratio(row["app_tps"], row["none_tps"])
+    if "bare_tps" in row:
+        row["ratio_to_bare"] = ratio(row["app_tps"], row["bare_tps"])
+    return row

@@ -262,6 +262,12 @@ drop sequence if exists bench_write_seq;
 -- name: bench_queue_seq_create
 create sequence bench_write_seq;
 
+-- name: bench_wal_position
+select pg_current_wal_insert_lsn();
+
+-- name: bench_wal_since
+select pg_current_wal_insert_lsn() - %(since)s::pg_lsn;
+
 -- name: bench_queue_range
 select min(id), max(id) from bench_write_queue;
 

@@ -57,6 +57,7 @@ def test_bench_smoke_run_writes_every_part(pg_server, bench_db, tmp_path):
     assert set(writes) == {"place", "settle", "edit", "cash_out"}
     for w in writes.values():
         assert w["app_tps"] > 0 and w["none_tps"] > 0
+        assert w["app_wal_bytes_per_tx"] > 0 and w["none_wal_bytes_per_tx"] > 0
     assert writes["cash_out"]["bare_tps"] > 0
 
 
