@@ -247,3 +247,29 @@ def test_after_a_killed_serve_the_next_starts_cleanly_and_a_clean_stop_stops_pos
     finally:
         third.kill()
     wait_until(lambda: not postgres_processes(data_dir), 15, "the embedded PostgreSQL to stop")
+
+
+def test_serve_waits_for_an_embedded_postgres_that_takes_longer_than_pg_ctl_allows(data_dir):
+    # A clean first start creates the data directory.
+    first = serve_ready(data_dir)
+    first.stop(signal.SIGTERM)
+    first.kill()
+    wait_until(lambda: not postgres_processes(data_dir), 15, "the embedded PostgreSQL to stop")
+    # Make the next start slow, as replaying a large WAL after a crash is: an
+    # archive recovery whose first restore_command call takes 15 s, beyond the
+    # 10 s pgserver gives pg_ctl.
+    pgdata = data_dir / "pg"
+    marker = pgdata / "slept"
+    with (pgdata / "postgresql.auto.conf").open("a") as conf:
+        conf.write(f"restore_command = 'test -e {marker} || (touch {marker}; sleep 15); false'\n")
+    (pgdata / "recovery.signal").touch()
+    (pgdata / "recovery.signal").chmod(0o666)
+    slow = ServeProcess(data_dir=data_dir).wait_ready(timeout=90)
+    try:
+        assert marker.exists(), "the start was not slowed down"
+        assert httpx.get(slow.url + "/readyz", timeout=10).status_code == 200
+    finally:
+        slow.stop(signal.SIGTERM)
+        slow.kill()
+    assert "still starting" in slow.output()
+    wait_until(lambda: not postgres_processes(data_dir), 15, "the embedded PostgreSQL to stop")

