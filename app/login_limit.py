@@ -15,7 +15,6 @@ from app.db.queries import Queries
 
 QUERIES = (
     "login_attempt_count",
-    "login_attempt_count_device",
     "login_attempt_succeeded",
     "login_device_succeeded",
     "login_attempts_prune",
@@ -59,14 +58,12 @@ async def count_attempt(
     attempt counts against that device alone (app/device_cookie.py); any other
     counts against the username and the client address, as a stranger's.
     """
-    params = {
-        "username": username_key(username),
-        "address": address,
-        "device": device,
-        "window": settings.login_window,
-    }
-    query = "login_attempt_count" if device is None else "login_attempt_count_device"
-    cur = await conn.execute(queries[query], params)
+    if device is None:
+        scopes, keys = ["username", "address"], [username_key(username), address]
+    else:
+        scopes, keys = ["device"], [device]
+    params = {"scopes": scopes, "keys": keys, "window": settings.login_window}
+    cur = await conn.execute(queries["login_attempt_count"], params)
     rows = await cur.fetchall()
     # Cheap when nothing is stale (an index probe): rows live one window at most.
     await conn.execute(queries["login_attempts_prune"], {"window": settings.login_window})

@@ -209,28 +209,19 @@ def run(args: argparse.Namespace, settings: Settings) -> dict[str, Any]:
                         args.budget,
                     )
                 )
-        if "stream" in parts:
-            result["stream"] = stream.run(
-                url,
-                queries,
-                tokens,
-                args.streams,
-                args.rate,
-                args.stream_duration,
-                log_dir,
-                args.serve_checkout,
-            )
-        if "fleet" in parts:
-            result["fleet"] = fleet.run(
-                url,
-                queries,
-                tokens,
-                args.streams,
-                args.rate,
-                args.stream_duration,
-                log_dir,
-                args.serve_checkout,
-            )
+        # Streams straight to one instance, then through nginx to two.
+        for name, streams_part in (("stream", stream.run), ("fleet", fleet.run)):
+            if name in parts:
+                result[name] = streams_part(
+                    url,
+                    queries,
+                    tokens,
+                    args.streams,
+                    args.rate,
+                    args.stream_duration,
+                    log_dir,
+                    args.serve_checkout,
+                )
         if "notify" in parts:
             result["notify"] = notify.run(
                 url, queries, bin_dir, args.writers, args.write_duration, args.data_dir

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection as Pipe
 from typing import Any
 
-from bench.sse_worker import STREAM_PATH, raise_fd_limit
+from bench.sse_worker import STREAM_PATH, run_worker
 
 _BET_ID = re.compile(rb'"bet_id":\s*(\d+)')
 # What the server's frames end with (its encoder writes CRLF line ends).
@@ -250,10 +250,4 @@ async def _main(job: Job, pipe: Pipe) -> None:
 
 
 def main(job: Job, pipe: Pipe) -> None:
-    raise_fd_limit()
-    try:
-        asyncio.run(_main(job, pipe))
-    except Exception as exc:  # reported to the parent, which fails the run
-        pipe.send(("error", repr(exc)))
-    finally:
-        pipe.close()
+    run_worker(_main(job, pipe), pipe)

@@ -13,6 +13,7 @@ import re
 import resource
 import ssl
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
 from typing import Any
@@ -115,9 +116,14 @@ async def _main(job: Job, pipe: Pipe) -> None:
 
 
 def main(job: Job, pipe: Pipe) -> None:
+    run_worker(_main(job, pipe), pipe)
+
+
+def run_worker(work: Coroutine[Any, Any, None], pipe: Pipe) -> None:
+    """A client process's body: ``work`` on its own event loop, any failure sent to the parent."""
     raise_fd_limit()
     try:
-        asyncio.run(_main(job, pipe))
+        asyncio.run(work)
     except Exception as exc:  # reported to the parent, which fails the run
         pipe.send(("error", repr(exc)))
     finally:

@@ -1,26 +1,14 @@
 -- name: login_attempt_count
--- Count this attempt against the username and the address before the password
--- is checked, so parallel guesses cannot slip past the limit. A window that has
--- ended starts again at this attempt. Rows are locked in a fixed order
--- (username, then address) so concurrent logins cannot deadlock.
+-- Count this attempt against its scopes before the password is checked, so
+-- parallel guesses cannot slip past the limit: a stranger's against the
+-- username and the address, in that order, so that concurrent logins lock
+-- their rows in one order and cannot deadlock; an attempt with a valid device
+-- cookie against that device alone (app/login_limit.py). A window that has
+-- ended starts again at this attempt.
 insert into cashout_feed.login_attempts as a (scope, key, window_start, attempts)
-values ('username', %(username)s, now(), 1),
-       ('address', %(address)s, now(), 1)
-on conflict (scope, key) do update
-set window_start = case when a.window_start <= now() - %(window)s::interval
-                        then now() else a.window_start end,
-    attempts = case when a.window_start <= now() - %(window)s::interval
-                    then 1 else least(a.attempts + 1, 1000000) end
-returning scope, attempts,
-          greatest(1, ceil(extract(epoch from window_start + %(window)s::interval - now())))::int
-              as retry_after;
-
--- name: login_attempt_count_device
--- The same for an attempt that carries a valid device cookie for the username:
--- counted against that device alone, not against the username or the address
--- that strangers exhaust.
-insert into cashout_feed.login_attempts as a (scope, key, window_start, attempts)
-values ('device', %(device)s, now(), 1)
+select t.scope, t.key, now(), 1
+from unnest(%(scopes)s::text[], %(keys)s::text[]) with ordinality as t (scope, key, n)
+order by t.n
 on conflict (scope, key) do update
 set window_start = case when a.window_start <= now() - %(window)s::interval
                         then now() else a.window_start end,
