@@ -231,13 +231,7 @@ async def _main(job: Job, pipe: Pipe) -> None:
             if msg[0] == "finish":
                 if churn is not None:
                     churn.cancel()
-                await _until(
-                    lambda: all(
-                        c.connected and expected[c.agent_id] <= c.received for c in clients
-                    ),
-                    msg[2],
-                    0.5,
-                )
+                await _until(lambda: _settled(clients, expected), msg[2], 0.5)
             stats = _tally(clients, expected, counts)
             pipe.send(("stats", stats | {"settle_s": round(time.monotonic() - started, 1)}))
         elif msg[0] == "stop":
