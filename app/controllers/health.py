@@ -39,9 +39,9 @@ class HealthController(Controller):
             checks["database"] = "ok"
         except Exception as exc:  # any failure means "not ready", with the reason
             checks["database"] = f"unavailable: {type(exc).__name__}"
-        reads = services.reads
-        replica_problem = reads.readiness() if reads.configured else None
+        reads, replica_problem = services.reads, None
         if reads.configured:
+            replica_problem = reads.readiness()
             checks["replica"] = replica_problem or "ok"
         for name, check in services.readiness.items():
             problem = check()
